@@ -1,0 +1,15 @@
+"""The simulation core: an OpenSim model, its state, and fixed control steps."""
+
+from osim.sim.logging import quiet_opensim
+from osim.sim.simulation import (
+    INTEGRATORS,
+    PRESETS,
+    Simulation,
+    SimState,
+    SimulationError,
+    check_action,
+    load_model,
+)
+
+__all__ = ["INTEGRATORS", "PRESETS", "Simulation", "SimState", "SimulationError",
+           "check_action", "load_model", "quiet_opensim"]

@@ -1,0 +1,18 @@
+import os
+from pathlib import Path
+
+import pytest
+
+# Tests never open a visualizer window, whatever the developer's desktop has.
+os.environ.pop("DISPLAY", None)
+
+REPO = Path(__file__).resolve().parents[1]
+REFERENCE_MODELS = REPO.parent / "shared" / "reference-models"
+
+
+@pytest.fixture(scope="session")
+def arm_osim(tmp_path_factory) -> Path:
+    """Our ARM model exported as an .osim file, as a user's model would be."""
+    from osim.models import export_model
+
+    return export_model("arm", tmp_path_factory.mktemp("models") / "arm.osim")
