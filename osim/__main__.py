@@ -1,0 +1,5 @@
+import sys
+
+from osim.cli import main
+
+sys.exit(main())

@@ -1,0 +1,52 @@
+"""The ``osim-rl`` command line (also ``python -m osim``)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+
+def _demo(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from osim.env import CLASSIC_ENVS
+
+    env = CLASSIC_ENVS[f"{args.env}Env"](seed=args.seed)
+    rng = np.random.default_rng(args.seed)
+    print(f"{args.env}: {env.action_space.shape[0]} muscles, "
+          f"{env.observation_space.shape[0]} observations, {env.time_limit} steps per episode")
+    steps, start = 0, time.perf_counter()
+    for episode in range(args.episodes):
+        env.reset()
+        total, done = 0.0, False
+        while not done:
+            action = rng.uniform(0.0, 1.0, env.action_space.shape)
+            _, reward, done, info = env.step(action)
+            total += reward
+            steps += 1
+        print(f"episode {episode + 1}: total reward {total:8.3f}"
+              + (f"  (ended by simulation error: {info['sim_error']})" if "sim_error" in info else ""))
+    elapsed = time.perf_counter() - start
+    print(f"{steps} steps in {elapsed:.1f} s ({steps / elapsed:.0f} steps/s), random excitations")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="osim-rl", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    demo = commands.add_parser("demo", help="run episodes with random muscle excitations")
+    demo.add_argument("--env", default="Arm", choices=["Arm"], help="task (default: Arm)")
+    demo.add_argument("--episodes", type=int, default=3)
+    demo.add_argument("--seed", type=int, default=0)
+    demo.set_defaults(run=_demo)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

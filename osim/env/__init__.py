@@ -1,0 +1,17 @@
+"""Environments over the tasks: Gymnasium (`OsimGymEnv`, ids ``osim/<Name>-v0``)
+and the classic osim-rl API (``ArmEnv``, ..., and `OsimEnv` for any ``.osim``)."""
+
+from osim.env.classic import ClassicEnv, OsimEnv, classic_env_class
+from osim.env.gym_env import OsimGymEnv
+from osim.env.registration import env_id, register_envs
+from osim.tasks import TASKS
+
+register_envs()
+
+# One classic class per registered task, named by the task (ArmEnv, GaitEnv, ...).
+CLASSIC_ENVS = {task.classic_name: classic_env_class(task)
+                for task in TASKS.values() if task.classic_name}
+globals().update(CLASSIC_ENVS)
+
+__all__ = ["ClassicEnv", "OsimEnv", "OsimGymEnv", "CLASSIC_ENVS", "env_id", "register_envs",
+           *CLASSIC_ENVS]

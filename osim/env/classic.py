@@ -1,0 +1,117 @@
+"""The 2017-2019 osim-rl API over the same implementation as the Gymnasium envs.
+
+``reset()`` returns the observation and ``step()`` returns
+``(observation, reward, done, info)``, so the original tutorials run as written.
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any, Callable
+
+import numpy as np
+
+from osim.env.gym_env import OsimGymEnv
+from osim.sim import Simulation
+from osim.tasks import ModelTask, Task
+
+
+class ClassicEnv:
+    """Base of the classic environments (``ArmEnv``, ...).
+
+    Args:
+        visualize: open the Simbody visualizer when a display exists (warns and
+            runs headless otherwise).
+        integrator_accuracy: integrator accuracy; default from the "default" preset.
+        seed: seed of the env's RNG (targets, perturbations); ``reset(seed=)`` reseeds.
+        **options: more keyword arguments of `osim.env.OsimGymEnv` and the task.
+
+    An episode ends (``done``) when the task terminates, the simulation fails
+    (``info["sim_error"]``) or ``time_limit`` steps have passed.
+    """
+
+    task_class: type[Task]
+
+    def __init__(self, visualize: bool = False, integrator_accuracy: float | None = None,
+                 seed: int | None = None, **options: Any):
+        self.env = OsimGymEnv(self._make_task(options), visualize=visualize,
+                              accuracy=integrator_accuracy, **options)
+        self.action_space = self.env.action_space
+        self.observation_space = self.env.observation_space
+        self.time_limit = self.env.task.max_episode_steps
+        self.istep = 0
+        self._seed = seed
+
+    def _make_task(self, options: dict) -> Task:
+        task_option_names = inspect.signature(self.task_class).parameters
+        task_options = {k: options.pop(k) for k in list(options) if k in task_option_names}
+        return self.task_class(**task_options)
+
+    @property
+    def osim_model(self) -> Simulation:
+        """The simulation (the original's attribute name)."""
+        return self.env.sim
+
+    def reset(self, seed: int | None = None, obs_as_dict: bool = False):
+        if seed is None and self._seed is not None:
+            seed, self._seed = self._seed, None  # seed once, then continue the stream
+        observation, _ = self.env.reset(seed=seed)
+        self.istep = 0
+        return self.env.observation_dict() if obs_as_dict else observation
+
+    def step(self, action, obs_as_dict: bool = False):
+        observation, reward, terminated, truncated, info = self.env.step(action)
+        self.istep += 1
+        done = terminated or truncated or self.istep >= self.time_limit
+        if obs_as_dict:
+            observation = self.env.observation_dict()
+        return observation, reward, done, info
+
+    def get_state_desc(self) -> dict:
+        return self.env.state_dict()
+
+    def get_observation(self) -> np.ndarray:
+        return self.env._format(self.env.observation_dict())
+
+    def get_state(self):
+        snapshot = self.env.get_state()
+        snapshot.extra["istep"] = self.istep
+        return snapshot
+
+    def set_state(self, snapshot) -> None:
+        self.env.set_state(snapshot)
+        self.istep = snapshot.extra.get("istep", 0)
+
+    def render(self):
+        return self.env.render()
+
+    def close(self) -> None:
+        self.env.close()
+
+
+class OsimEnv(ClassicEnv):
+    """Any ``.osim`` model as an environment: ``OsimEnv(model_path="my.osim")``.
+
+    Actions are the model's muscles in model order; the observation dictionary
+    (``obs_as_dict=True``) has one entry per coordinate (value, speed) and per
+    muscle (activation, fiber length, fiber velocity) under the model's own
+    names. The reward is ``reward_fn(simulation)`` if given, else 0.
+    """
+
+    task_class = ModelTask
+
+    def __init__(self, model_path: str, reward_fn: Callable[[Simulation], float] | None = None,
+                 visualize: bool = False, integrator_accuracy: float | None = None,
+                 max_episode_steps: int | None = None, seed: int | None = None, **options: Any):
+        task = ModelTask(str(model_path), reward_fn=reward_fn, max_episode_steps=max_episode_steps)
+        super().__init__(visualize=visualize, integrator_accuracy=integrator_accuracy,
+                         seed=seed, task=task, **options)
+
+    def _make_task(self, options: dict) -> Task:
+        return options.pop("task")
+
+
+def classic_env_class(task_class: type[Task]) -> type[ClassicEnv]:
+    """The classic env class for a registered task (``ArmEnv`` for `ArmReach`, ...)."""
+    return type(task_class.classic_name, (ClassicEnv,), {
+        "task_class": task_class, "__doc__": task_class.__doc__, "__module__": "osim.env"})

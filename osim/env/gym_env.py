@@ -1,0 +1,139 @@
+"""The Gymnasium adapter: any `Task` on its model as a ``gymnasium.Env``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gymnasium
+import numpy as np
+
+from osim.env import spaces as osim_spaces
+from osim.sim import Simulation, SimState, SimulationError, check_action
+from osim.tasks import TASKS, Task
+
+
+def make_task(task: str | Task | type[Task], **task_options: Any) -> Task:
+    if isinstance(task, Task):
+        if task_options:
+            raise TypeError("task options go to the task's constructor, not with a task instance")
+        return task
+    if isinstance(task, str):
+        if task not in TASKS:
+            raise ValueError(f"unknown task {task!r}; choose one of {sorted(TASKS)}")
+        task = TASKS[task]
+    return task(**task_options)
+
+
+class OsimGymEnv(gymnasium.Env):
+    """A musculoskeletal task as a Gymnasium environment.
+
+    Args:
+        task: a name in `osim.tasks.TASKS` (e.g. ``"Arm"``), a `Task` class or instance.
+        render_mode: ``None`` or ``"human"`` (the Simbody visualizer, when a display exists).
+        obs_as_dict: observations as a ``Dict`` of named vectors instead of one flat vector.
+        muscle_model: muscle model of the built model (see `osim.models.MUSCLE_MODELS`).
+        preset, integrator, accuracy, step_size: simulation settings (see `osim.sim.Simulation`).
+        visualize: same as ``render_mode="human"``.
+        verbose: let OpenSim print its log.
+        **task_options: passed to the task's constructor.
+
+    Actions are muscle excitations in [0, 1]; values outside are clipped, NaN,
+    inf or a wrong shape raise ``ValueError``. If the integrator fails, the step
+    returns the last good observation, reward 0, ``terminated=True`` and
+    ``info["sim_error"]``; `reset` makes the env usable again.
+    ``info["reward_terms"]`` names the terms that sum to the reward.
+    """
+
+    metadata = {"render_modes": ["human"], "render_fps": 100}
+
+    def __init__(self, task: str | Task | type[Task] = "Arm", *, render_mode: str | None = None,
+                 obs_as_dict: bool = False, muscle_model: str = "thelen2003",
+                 preset: str = "default", integrator: str | None = None,
+                 accuracy: float | None = None, step_size: float | None = None,
+                 visualize: bool = False, verbose: bool = False, **task_options: Any):
+        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
+            raise ValueError(f"unsupported render_mode {render_mode!r}; "
+                             f"choose one of {self.metadata['render_modes']} or None")
+        self._init_kwargs = dict(
+            task=task, render_mode=render_mode, obs_as_dict=obs_as_dict,
+            muscle_model=muscle_model, preset=preset, integrator=integrator, accuracy=accuracy,
+            step_size=step_size, visualize=visualize, verbose=verbose, **task_options)
+        self.render_mode = render_mode
+        self.task = make_task(task, **task_options)
+        self.sim = Simulation(
+            self.task.build_model(muscle_model=muscle_model),
+            step_size=step_size or self.task.step_size, preset=preset, integrator=integrator,
+            accuracy=accuracy, visualize=visualize or render_mode == "human", verbose=verbose)
+        self.obs_as_dict = obs_as_dict
+        self.observation_spec = self.task.observation_spec(self.sim)
+        self.observation_labels = osim_spaces.observation_labels(self.observation_spec)
+        self.action_labels = self.task.action_labels(self.sim)
+        self.action_space = osim_spaces.action_space(self.task.action_size(self.sim))
+        self.observation_space = (osim_spaces.dict_space(self.observation_spec) if obs_as_dict
+                                  else osim_spaces.box_space(self.observation_spec))
+        self._last_observation: dict[str, np.ndarray] | None = None
+
+    # ------------------------------------------------------------- API
+    def reset(self, *, seed: int | None = None, options: dict | None = None):
+        super().reset(seed=seed)
+        self.task.reset(self.sim, self.np_random)
+        return self._observation(), {}
+
+    def step(self, action):
+        action = check_action(action, self.action_space.shape[0])
+        excitations = self.task.excitations(np.clip(action, 0.0, 1.0))
+        try:
+            self.sim.step(excitations)
+        except SimulationError as err:
+            obs = self._last_observation if self._last_observation is not None else {}
+            info = {"sim_error": str(err), "reward_terms": {}}
+            return self._format(obs), 0.0, True, False, info
+        terms = self.task.reward_terms(self.sim)
+        reward = float(sum(terms.values()))
+        info = {"reward_terms": terms, **self.task.info(self.sim)}
+        return self._observation(), reward, bool(self.task.terminated(self.sim)), False, info
+
+    def observation_dict(self) -> dict[str, np.ndarray]:
+        """The current observation as named vectors."""
+        return self.task.observe(self.sim)
+
+    def state_dict(self) -> dict:
+        """Everything the simulation knows, in the original osim-rl layout."""
+        return self.sim.state_dict()
+
+    def get_state(self) -> SimState:
+        snapshot = self.sim.get_state()
+        snapshot.extra["episode"] = self.task.get_episode()
+        return snapshot
+
+    def set_state(self, snapshot: SimState) -> None:
+        self.sim.set_state(snapshot)
+        self.task.set_episode(snapshot.extra.get("episode", {}))
+        self._last_observation = self.task.observe(self.sim)
+
+    def render(self):
+        return None  # "human" draws in the visualizer at every step
+
+    def close(self):
+        pass
+
+    # ---------------------------------------------------------- helpers
+    def _observation(self):
+        self._last_observation = self.task.observe(self.sim)
+        return self._format(self._last_observation)
+
+    def _format(self, obs: dict[str, np.ndarray]):
+        if self.obs_as_dict:
+            return {k: np.asarray(v, dtype=np.float64).copy() for k, v in obs.items()}
+        return osim_spaces.flatten(obs, self.observation_spec)
+
+    # ----------------------------------------------------------- pickle
+    def __getstate__(self):
+        """Pickle as constructor arguments plus a snapshot; the copy rebuilds OpenSim objects."""
+        return {"init_kwargs": self._init_kwargs, "snapshot": self.get_state(),
+                "np_random": self._np_random}
+
+    def __setstate__(self, state):
+        self.__init__(**state["init_kwargs"])
+        self._np_random = state["np_random"]
+        self.set_state(state["snapshot"])

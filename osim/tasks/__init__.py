@@ -1,0 +1,15 @@
+"""Tasks: what to achieve in a model (observation, reward, termination).
+
+A task is one module with one `Task` subclass; register it with one line in
+`TASKS`, which names the Gymnasium id ``osim/<Name>-v0`` and the classic
+class ``osim.env.<classic_name>``.
+"""
+
+from osim.tasks.arm import ArmReach
+from osim.tasks.base import ModelTask, ObsEntry, Task
+
+TASKS: dict[str, type[Task]] = {
+    "Arm": ArmReach,
+}
+
+__all__ = ["TASKS", "Task", "ObsEntry", "ModelTask", "ArmReach"]

@@ -1,0 +1,149 @@
+"""What a task is: initial state, named observation, named reward terms, termination.
+
+A task reads a `Simulation` and never imports Gymnasium; the adapters in
+`osim.env` turn a task into the Gymnasium API and the classic osim-rl API.
+Data flows one way: model -> simulation -> task -> env -> agent.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from typing import Any, Callable, ClassVar
+
+import numpy as np
+import opensim
+
+from osim.sim import Simulation
+
+
+@dataclass(frozen=True)
+class ObsEntry:
+    """One named part of an observation: a float vector with labelled entries.
+
+    ``low``/``high`` must hold for every reachable state (use +-inf where the
+    physics sets no bound); they become the Box bounds of the spaces.
+    """
+
+    key: str
+    labels: tuple[str, ...]
+    low: float = -np.inf
+    high: float = np.inf
+
+    @property
+    def size(self) -> int:
+        return len(self.labels)
+
+
+class Task:
+    """Base class of every task. Subclasses set the class attributes and override
+    `observation_spec`, `observe`, `reward_terms` and, where needed, the hooks.
+
+    Attributes:
+        model: name of a model in `osim.models.MODELS`, built for each env.
+        max_episode_steps: episode length at which an episode is truncated.
+        classic_name: the class name under `osim.env` (e.g. ``"ArmEnv"``).
+    """
+
+    model: ClassVar[str]
+    max_episode_steps: ClassVar[int] = 1000
+    step_size: ClassVar[float] = 0.01
+    classic_name: ClassVar[str | None] = None
+
+    def __init__(self, **options: Any):
+        if options:
+            raise TypeError(f"{type(self).__name__} got unknown options: {sorted(options)}")
+        self.episode: dict[str, Any] = {}
+
+    # ------------------------------------------------------------- model
+    def build_model(self, muscle_model: str = "thelen2003") -> opensim.Model:
+        from osim.models import build_model
+
+        return build_model(self.model, muscle_model=muscle_model)
+
+    # ----------------------------------------------------------- actions
+    def action_size(self, sim: Simulation) -> int:
+        return sim.num_muscles
+
+    def action_labels(self, sim: Simulation) -> list[str]:
+        return list(sim.muscle_names)
+
+    def excitations(self, action: np.ndarray) -> np.ndarray:
+        """Muscle excitations for an action already checked and clipped to [0, 1]."""
+        return action
+
+    # ----------------------------------------------------------- episode
+    def reset(self, sim: Simulation, rng: np.random.Generator) -> None:
+        """Start an episode: draw what the task draws and put the model in its
+        initial state. The default is the model's default pose, muscles in
+        equilibrium."""
+        self.episode = {}
+        sim.reset()
+
+    def observation_spec(self, sim: Simulation) -> list[ObsEntry]:
+        raise NotImplementedError
+
+    def observe(self, sim: Simulation) -> dict[str, np.ndarray]:
+        raise NotImplementedError
+
+    def reward_terms(self, sim: Simulation) -> dict[str, float]:
+        """Named terms whose sum is the step's reward."""
+        raise NotImplementedError
+
+    def terminated(self, sim: Simulation) -> bool:
+        return False
+
+    def info(self, sim: Simulation) -> dict[str, Any]:
+        """Extra entries for the step's ``info`` dict."""
+        return {}
+
+    # ----------------------------------------- episode data in snapshots
+    def get_episode(self) -> dict[str, Any]:
+        return copy.deepcopy(self.episode)
+
+    def set_episode(self, episode: dict[str, Any]) -> None:
+        self.episode = copy.deepcopy(episode)
+
+
+class ModelTask(Task):
+    """Any user model as an environment: every muscle is an action, the
+    observation holds each coordinate's value and speed and each muscle's
+    activation, fiber length and fiber velocity, keyed by the model's own names.
+
+    The reward is 0 unless ``reward_fn(sim) -> float`` is given; the episode
+    never terminates by itself.
+    """
+
+    classic_name = None
+    max_episode_steps = 1000
+
+    def __init__(self, model_path: str, reward_fn: Callable[[Simulation], float] | None = None,
+                 max_episode_steps: int | None = None):
+        super().__init__()
+        self.model_path = model_path
+        self.reward_fn = reward_fn
+        if max_episode_steps is not None:
+            self.max_episode_steps = int(max_episode_steps)
+
+    def build_model(self, muscle_model: str = "thelen2003") -> str:
+        return self.model_path  # loaded by the Simulation, with its own error for a bad path
+
+    def observation_spec(self, sim: Simulation) -> list[ObsEntry]:
+        spec = [ObsEntry(name, ("value", "speed")) for name in sim.coordinate_names]
+        spec += [ObsEntry(name, ("activation", "fiber_length", "fiber_velocity"))
+                 for name in sim.muscle_names]
+        keys = [e.key for e in spec]
+        if len(set(keys)) != len(keys):
+            raise ValueError("a coordinate and a muscle share a name; observation keys must be unique")
+        return spec
+
+    def observe(self, sim: Simulation) -> dict[str, np.ndarray]:
+        q, u = sim.coordinate_values(), sim.coordinate_speeds()
+        obs = {name: np.array([q[i], u[i]]) for i, name in enumerate(sim.coordinate_names)}
+        act, length, vel = sim.muscle_activations(), sim.fiber_lengths(), sim.fiber_velocities()
+        for i, name in enumerate(sim.muscle_names):
+            obs[name] = np.array([act[i], length[i], vel[i]])
+        return obs
+
+    def reward_terms(self, sim: Simulation) -> dict[str, float]:
+        return {"reward_fn": float(self.reward_fn(sim))} if self.reward_fn else {}
