@@ -111,6 +111,8 @@ def test_state_dict_has_the_original_layout(sim):
 def test_presets_set_the_integrator():
     accurate = Simulation(build_model("arm"), preset="accurate")
     assert (accurate.integrator, accurate.accuracy) == PRESETS["accurate"]
+    fast = Simulation(build_model("arm"), preset="fast")
+    assert (fast.integrator, fast.accuracy) == PRESETS["fast"] == ("semi-explicit-euler", 1e-2)
     custom = Simulation(build_model("arm"), integrator="semi-explicit-euler", accuracy=1e-3)
     assert (custom.integrator, custom.accuracy) == ("semi-explicit-euler", 1e-3)
 
@@ -184,3 +186,28 @@ def test_each_excitation_drives_its_own_muscle(muscle):
     engine = np.array([m.getExcitation(sim.state) for m in sim.muscles])
     np.testing.assert_array_equal(engine, excitation)
     assert np.argmax(sim.muscle_activations()) == muscle
+
+
+def test_readings_on_a_model_with_a_locked_coordinate():
+    sim = Simulation(build_model("human"))
+    assert "lumbar_extension" in sim.coordinate_names
+    s = sim.state
+    np.testing.assert_array_equal(sim.coordinate_values(), [c.getValue(s) for c in sim.coordinates])
+    sim.step(np.full(18, 0.2))
+    s = sim.state
+    np.testing.assert_array_equal(sim.coordinate_speeds(),
+                                  [c.getSpeedValue(s) for c in sim.coordinates])
+    assert sim.coordinate("lumbar_extension") == pytest.approx(-0.139626)
+
+
+def test_default_preset_tracks_a_tight_reference_on_the_arm():
+    t = np.arange(50)[:, None] * 0.01
+    pattern = 0.3 + 0.2 * np.sin(2 * np.pi * (1.5 * t + np.arange(6) / 6))
+    finals = {}
+    for label, settings in {"default": {}, "tight": dict(integrator="rk-merson", accuracy=1e-8)}.items():
+        sim = Simulation(build_model("arm"), **settings)
+        for a in pattern:
+            sim.step(a)
+        finals[label] = sim.coordinate_values()
+    # 5e-3 rad: the original accuracy's measured error on this model (benchmarks/speed.py)
+    assert np.abs(finals["default"] - finals["tight"]).max() < 5e-3

@@ -8,8 +8,9 @@ from osim.sim.simulation import (
     SimState,
     SimulationError,
     check_action,
+    full_state_dict,
     load_model,
 )
 
 __all__ = ["INTEGRATORS", "PRESETS", "Simulation", "SimState", "SimulationError",
-           "check_action", "load_model", "quiet_opensim"]
+           "check_action", "full_state_dict", "load_model", "quiet_opensim"]

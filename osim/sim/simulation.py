@@ -30,12 +30,15 @@ INTEGRATORS = {
     "cpodes": opensim.Manager.IntegratorMethod_CPodes,
 }
 
-# Named integrator settings. "accurate" is the 2017-2019 osim-rl setting;
-# the default (RK3 at 1e-2, error-controlled) measured a smaller coordinate
-# error than that on the HUMAN model at several times the speed.
+# Named integrator settings. "accurate" is the 2017-2019 osim-rl setting. The
+# default keeps that accuracy: looser error-controlled settings (RK3 at 1e-2)
+# diverge on the stiff ARM within two steps (0.2 rad after 1 s, measured by
+# benchmarks/speed.py), so speed comes from the loop, not the tolerance.
+# "fast" trades accuracy for ~2-3x: 3e-4 (HUMAN) to 5e-3 (ARM) rad after 1 s.
 PRESETS = {
     "accurate": ("rk-merson", 5e-5),
-    "default": ("rk3", 1e-2),
+    "default": ("rk-merson", 5e-5),
+    "fast": ("semi-explicit-euler", 1e-2),
 }
 
 
@@ -222,6 +225,8 @@ class Simulation:
         names = self.model.getStateVariableNames()
         self.state_variable_names = [names.get(i) for i in range(names.getSize())]
         probe = opensim.State(self._initial_state)
+        for coordinate in self.model.getCoordinateSet():
+            coordinate.setLocked(probe, False)  # a locked one ignores writes; probe only
         marks = opensim.Vector(len(self.state_variable_names), 0.0)
         for i in range(marks.size()):
             marks.set(i, float(i + 1))
@@ -309,7 +314,7 @@ class Simulation:
         if not np.all(np.isfinite(y)):
             self.state = start
             raise SimulationError(f"non-finite state after t={target_time:.3f}s")
-        self.state = new_state
+        self.state = opensim.State(new_state)  # ours, not a view into the manager
         self.step_count += 1
         self._show()
 
@@ -413,55 +418,63 @@ class Simulation:
 
         Slow (one engine call per element); tasks read the arrays above instead.
         """
-        s, model = self.state, self.model
-        model.realizeAcceleration(s)
-        desc: dict = {key: {} for key in (
-            "joint_pos", "joint_vel", "joint_acc", "body_pos", "body_vel", "body_acc",
-            "body_pos_rot", "body_vel_rot", "body_acc_rot", "forces", "muscles", "markers")}
-        for joint in model.getJointSet():
-            coords = [joint.get_coordinates(i) for i in range(joint.numCoordinates())]
-            name = joint.getName()
-            desc["joint_pos"][name] = [c.getValue(s) for c in coords]
-            desc["joint_vel"][name] = [c.getSpeedValue(s) for c in coords]
-            desc["joint_acc"][name] = [c.getAccelerationValue(s) for c in coords]
-        for body in self.bodies:
-            name = body.getName()
-            transform = body.getTransformInGround(s)
-            velocity = body.getVelocityInGround(s)
-            acceleration = body.getAccelerationInGround(s)
-            desc["body_pos"][name] = list(transform.p().to_numpy())
-            desc["body_pos_rot"][name] = list(transform.R().convertRotationToBodyFixedXYZ().to_numpy())
-            desc["body_vel"][name] = list(velocity.get(1).to_numpy())
-            desc["body_vel_rot"][name] = list(velocity.get(0).to_numpy())
-            desc["body_acc"][name] = list(acceleration.get(1).to_numpy())
-            desc["body_acc_rot"][name] = list(acceleration.get(0).to_numpy())
-        for force in model.getForceSet():
-            values = force.getRecordValues(s)
-            desc["forces"][force.getName()] = [values.get(i) for i in range(values.size())]
-        for muscle in self.muscles:
-            desc["muscles"][muscle.getName()] = {
-                "activation": muscle.getActivation(s),
-                "fiber_length": muscle.getFiberLength(s),
-                "fiber_velocity": muscle.getFiberVelocity(s),
-                "fiber_force": muscle.getFiberForce(s),
-            }
-        for marker in self.markers:
-            desc["markers"][marker.getName()] = {
-                "pos": list(marker.getLocationInGround(s).to_numpy()),
-                "vel": list(marker.getVelocityInGround(s).to_numpy()),
-                "acc": list(marker.getAccelerationInGround(s).to_numpy()),
-            }
-        desc["misc"] = {
-            "mass_center_pos": list(model.calcMassCenterPosition(s).to_numpy()),
-            "mass_center_vel": list(model.calcMassCenterVelocity(s).to_numpy()),
-            "mass_center_acc": list(model.calcMassCenterAcceleration(s).to_numpy()),
-        }
-        return desc
+        return full_state_dict(self.model, self.state)
 
     # --------------------------------------------------------------- pickle
     def __getstate__(self):
         raise TypeError("Simulation holds engine objects and does not pickle; pickle the env, "
                         "which rebuilds its simulation")
+
+
+def full_state_dict(model: opensim.Model, s: opensim.State) -> dict:
+    """Everything, in the 2017-2019 osim-rl ``get_state_desc()`` layout.
+
+    Slow (one engine call per element); tasks read `Simulation` arrays instead.
+    """
+    model.realizeAcceleration(s)
+    desc: dict = {key: {} for key in (
+        "joint_pos", "joint_vel", "joint_acc", "body_pos", "body_vel", "body_acc",
+        "body_pos_rot", "body_vel_rot", "body_acc_rot", "forces", "muscles", "markers")}
+    for joint in model.getJointSet():
+        coords = [joint.get_coordinates(i) for i in range(joint.numCoordinates())]
+        name = joint.getName()
+        desc["joint_pos"][name] = [c.getValue(s) for c in coords]
+        desc["joint_vel"][name] = [c.getSpeedValue(s) for c in coords]
+        desc["joint_acc"][name] = [c.getAccelerationValue(s) for c in coords]
+    for body in model.getBodySet():
+        name = body.getName()
+        transform = body.getTransformInGround(s)
+        velocity = body.getVelocityInGround(s)
+        acceleration = body.getAccelerationInGround(s)
+        desc["body_pos"][name] = list(transform.p().to_numpy())
+        desc["body_pos_rot"][name] = list(transform.R().convertRotationToBodyFixedXYZ().to_numpy())
+        desc["body_vel"][name] = list(velocity.get(1).to_numpy())
+        desc["body_vel_rot"][name] = list(velocity.get(0).to_numpy())
+        desc["body_acc"][name] = list(acceleration.get(1).to_numpy())
+        desc["body_acc_rot"][name] = list(acceleration.get(0).to_numpy())
+    for force in model.getForceSet():
+        values = force.getRecordValues(s)
+        desc["forces"][force.getName()] = [values.get(i) for i in range(values.size())]
+    for muscle in model.getMuscles():
+        desc["muscles"][muscle.getName()] = {
+            "activation": muscle.getActivation(s),
+            "fiber_length": muscle.getFiberLength(s),
+            "fiber_velocity": muscle.getFiberVelocity(s),
+            "fiber_force": muscle.getFiberForce(s),
+        }
+    for marker in model.getMarkerSet():
+        desc["markers"][marker.getName()] = {
+            "pos": list(marker.getLocationInGround(s).to_numpy()),
+            "vel": list(marker.getVelocityInGround(s).to_numpy()),
+            "acc": list(marker.getAccelerationInGround(s).to_numpy()),
+        }
+    desc["misc"] = {
+        "mass_center_pos": list(model.calcMassCenterPosition(s).to_numpy()),
+        "mass_center_vel": list(model.calcMassCenterVelocity(s).to_numpy()),
+        "mass_center_acc": list(model.calcMassCenterAcceleration(s).to_numpy()),
+    }
+    return desc
+
 
 
 def _concrete(muscle: opensim.Muscle):
@@ -484,4 +497,4 @@ def _warn_once(message: str) -> None:
 
 
 __all__ = ["Simulation", "SimulationError", "SimState", "INTEGRATORS", "PRESETS",
-           "check_action", "load_model"]
+           "check_action", "load_model", "full_state_dict"]
