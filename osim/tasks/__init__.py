@@ -7,9 +7,19 @@ class ``osim.env.<classic_name>``.
 
 from osim.tasks.arm import ArmReach
 from osim.tasks.base import ModelTask, ObsEntry, Task
+from osim.tasks.crouch import HumanCrouch
+from osim.tasks.gait import HumanGait
+from osim.tasks.human import HumanTask
+from osim.tasks.jump import HumanJump
+from osim.tasks.stand import HumanStand
 
 TASKS: dict[str, type[Task]] = {
     "Arm": ArmReach,
+    "Stand": HumanStand,
+    "Crouch": HumanCrouch,
+    "Jump": HumanJump,
+    "Gait": HumanGait,
 }
 
-__all__ = ["TASKS", "Task", "ObsEntry", "ModelTask", "ArmReach"]
+__all__ = ["TASKS", "Task", "ObsEntry", "ModelTask", "ArmReach", "HumanTask",
+           "HumanStand", "HumanCrouch", "HumanJump", "HumanGait"]

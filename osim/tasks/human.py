@@ -1,0 +1,197 @@
+"""What the HUMAN tasks (Stand, Crouch, Jump, Gait) share: the observation, the
+symmetric-action option, the initial state and termination by pelvis height.
+
+Each task is a small subclass in its own module that sets its constants and
+its ``reward_terms``; the common part of its docstring (observation table,
+actions, initial state, options) is appended here, once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+
+from osim.models import human as human_model
+from osim.sim import Simulation
+from osim.tasks.base import ObsEntry, Task
+
+# Muscles in the model's order (right leg, then left) and the 9 leg muscles
+# that one symmetric action drives on both sides.
+MUSCLE_NAMES: tuple[str, ...] = human_model.MUSCLE_NAMES
+LEG_MUSCLES: tuple[str, ...] = tuple(m.name for m in human_model.LEG_MUSCLES)
+# excitations = action[SYMMETRIC_INDEX] for a symmetric action of 9 values.
+SYMMETRIC_INDEX = np.array([LEG_MUSCLES.index(name.rsplit("_", 1)[0]) for name in MUSCLE_NAMES])
+
+PELVIS = ("pelvis_tilt", "pelvis_tx", "pelvis_ty")
+PELVIS_LABELS = ("tilt", "x", "y")
+JOINTS = ("hip_flexion_r", "knee_angle_r", "ankle_angle_r",
+          "hip_flexion_l", "knee_angle_l", "ankle_angle_l")
+JOINT_LABELS = ("hip_r", "knee_r", "ankle_r", "hip_l", "knee_l", "ankle_l")
+BODIES = ("head", "pelvis", "torso", "toes_l", "toes_r", "talus_l", "talus_r")
+
+COMMON_DOC = """
+    Actions: 18 muscle excitations in [0, 1], in the order of
+    ``muscle_activation`` below. With ``symmetric=True``, 9 excitations
+    (hamstrings, bifemsh, glut_max, iliopsoas, rect_fem, vasti, gastroc,
+    soleus, tib_ant): action ``i`` drives both ``<muscle_i>_r`` and
+    ``<muscle_i>_l``.
+
+    Observation (flattened in this order; 54 values):
+
+    ================== ===== ===================================================
+    key                size  entries
+    ================== ===== ===================================================
+    pelvis_pos         3     tilt (rad), x, y (m): pelvis_tilt, pelvis_tx,
+                             pelvis_ty (y is the pelvis height)
+    pelvis_vel         3     their speeds (rad/s, m/s)
+    joint_pos          6     hip_r, knee_r, ankle_r, hip_l, knee_l, ankle_l
+                             (rad): hip_flexion, knee_angle, ankle_angle
+    joint_vel          6     their speeds (rad/s)
+    com_pos            2     x, y of the whole-body centre of mass (m)
+    com_vel            2     x, y of its velocity (m/s)
+    body_pos           14    head_x, head_y, pelvis_x, pelvis_y, torso_x, ...,
+                             talus_r_y: body-frame origins of head, pelvis,
+                             torso, toes_l, toes_r, talus_l, talus_r (m)
+    muscle_activation  18    hamstrings_r, bifemsh_r, glut_max_r, iliopsoas_r,
+                             rect_fem_r, vasti_r, gastroc_r, soleus_r,
+                             tib_ant_r, then the same ``_l`` (in [0, 1])
+    ================== ===== ===================================================
+
+    Positions are in the ground frame (x forward, y up). Every entry except
+    the activations is unbounded (the joint limits are soft forces).
+
+    Initial state: the model's default standing pose (pelvis_tilt -0.05 rad,
+    pelvis_ty 0.91 m, all joint angles 0, lumbar_extension locked at
+    -0.139626 rad), zero speeds, muscles in equilibrium at zero excitation.
+    With ``reset_noise_scale=s > 0``, ``U(-s, s)`` drawn from the env's seeded
+    RNG is added to each of the 9 unlocked coordinates (rad or m).
+
+    Termination: ``pelvis_ty < MIN_PELVIS_HEIGHT``; truncation after
+    ``max_episode_steps`` steps of ``step_size`` s.
+
+    Options: ``symmetric`` (bool; None takes the task's default) and
+    ``reset_noise_scale`` (float >= 0, default 0).
+    """
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """Indices into the simulation's arrays, found by name once per simulation."""
+
+    pelvis: np.ndarray  # into coordinate_values()/coordinate_speeds()
+    joints: np.ndarray
+    bodies: np.ndarray  # into body_positions()
+    default_pose: dict[str, float]  # default value of every unlocked coordinate
+
+
+class HumanTask(Task):
+    """Base of the tasks on the planar HUMAN model (9 DOF, 18 muscles).
+
+    Subclasses set ``MIN_PELVIS_HEIGHT``, ``SYMMETRIC`` (the default of the
+    ``symmetric`` option) and ``reward_terms``.
+    """
+
+    model = "human"
+    max_episode_steps = 500
+    step_size = 0.01
+
+    MIN_PELVIS_HEIGHT: ClassVar[float]
+    SYMMETRIC: ClassVar[bool] = False
+
+    def __init_subclass__(cls, **kwargs: Any):
+        super().__init_subclass__(**kwargs)
+        if cls.__doc__:
+            cls.__doc__ = cls.__doc__.rstrip() + "\n" + COMMON_DOC
+
+    def __init__(self, symmetric: bool | None = None, reset_noise_scale: float = 0.0):
+        super().__init__()
+        if symmetric is not None and not isinstance(symmetric, (bool, np.bool_)):
+            raise TypeError(f"symmetric must be a bool or None, got {symmetric!r}")
+        self.symmetric = self.SYMMETRIC if symmetric is None else bool(symmetric)
+        scale = float(reset_noise_scale)
+        if not (np.isfinite(scale) and scale >= 0.0):
+            raise ValueError(f"reset_noise_scale must be finite and >= 0, got {reset_noise_scale!r}")
+        self.reset_noise_scale = scale
+        self._layout_for: tuple[Simulation, _Layout] | None = None
+
+    # ----------------------------------------------------------- layout
+    def layout(self, sim: Simulation) -> _Layout:
+        if self._layout_for is None or self._layout_for[0] is not sim:
+            if tuple(sim.muscle_names) != MUSCLE_NAMES:
+                raise ValueError(f"{type(self).__name__} needs the HUMAN model's muscles "
+                                 f"{MUSCLE_NAMES}, got {tuple(sim.muscle_names)}")
+            coordinate = {name: i for i, name in enumerate(sim.coordinate_names)}
+            body = {name: i for i, name in enumerate(sim.body_names)}
+            default_pose = {c.getName(): c.getDefaultValue() for c in sim.coordinates
+                            if not c.getDefaultLocked()}
+            self._layout_for = (sim, _Layout(
+                pelvis=np.array([coordinate[n] for n in PELVIS]),
+                joints=np.array([coordinate[n] for n in JOINTS]),
+                bodies=np.array([body[n] for n in BODIES]),
+                default_pose=default_pose,
+            ))
+        return self._layout_for[1]
+
+    def pelvis_height(self, sim: Simulation) -> float:
+        return float(sim.coordinate_values()[self.layout(sim).pelvis[2]])
+
+    def pelvis_x(self, sim: Simulation) -> float:
+        return float(sim.coordinate_values()[self.layout(sim).pelvis[1]])
+
+    # ---------------------------------------------------------- actions
+    def action_size(self, sim: Simulation) -> int:
+        self.layout(sim)  # checks the muscles
+        return len(LEG_MUSCLES) if self.symmetric else len(MUSCLE_NAMES)
+
+    def action_labels(self, sim: Simulation) -> list[str]:
+        self.layout(sim)
+        return list(LEG_MUSCLES if self.symmetric else MUSCLE_NAMES)
+
+    def excitations(self, action: np.ndarray) -> np.ndarray:
+        return action[SYMMETRIC_INDEX] if self.symmetric else action
+
+    # ---------------------------------------------------------- episode
+    def reset(self, sim: Simulation, rng: np.random.Generator) -> None:
+        self.episode = {}
+        pose = None
+        if self.reset_noise_scale > 0.0:
+            default = self.layout(sim).default_pose
+            noise = rng.uniform(-self.reset_noise_scale, self.reset_noise_scale, len(default))
+            pose = {name: value + n for (name, value), n in zip(default.items(), noise)}
+        sim.reset(coordinates=pose)
+
+    def terminated(self, sim: Simulation) -> bool:
+        return self.pelvis_height(sim) < self.MIN_PELVIS_HEIGHT
+
+    # ------------------------------------------------------ observation
+    def observation_spec(self, sim: Simulation) -> list[ObsEntry]:
+        self.layout(sim)
+        return [
+            ObsEntry("pelvis_pos", PELVIS_LABELS),
+            ObsEntry("pelvis_vel", PELVIS_LABELS),
+            ObsEntry("joint_pos", JOINT_LABELS),
+            ObsEntry("joint_vel", JOINT_LABELS),
+            ObsEntry("com_pos", ("x", "y")),
+            ObsEntry("com_vel", ("x", "y")),
+            ObsEntry("body_pos", tuple(f"{b}_{axis}" for b in BODIES for axis in "xy")),
+            ObsEntry("muscle_activation", MUSCLE_NAMES, 0.0, 1.0),
+        ]
+
+    def observe(self, sim: Simulation) -> dict[str, np.ndarray]:
+        layout = self.layout(sim)
+        q, u = sim.coordinate_values(), sim.coordinate_speeds()
+        return {
+            "pelvis_pos": q[layout.pelvis],
+            "pelvis_vel": u[layout.pelvis],
+            "joint_pos": q[layout.joints],
+            "joint_vel": u[layout.joints],
+            "com_pos": sim.center_of_mass_position()[:2],
+            "com_vel": sim.center_of_mass_velocity()[:2],
+            "body_pos": sim.body_positions()[layout.bodies, :2].reshape(-1),
+            "muscle_activation": np.clip(sim.muscle_activations(), 0.0, 1.0),
+        }
+
+
+HumanTask.__doc__ = HumanTask.__doc__.rstrip() + "\n" + COMMON_DOC
