@@ -12,9 +12,11 @@ def _demo(args: argparse.Namespace) -> int:
 
     from osim.env import CLASSIC_ENVS
 
-    env = CLASSIC_ENVS[f"{args.env}Env"](seed=args.seed)
+    from osim.tasks import TASKS
+
+    env = CLASSIC_ENVS[TASKS[args.env].classic_name](seed=args.seed)
     rng = np.random.default_rng(args.seed)
-    print(f"{args.env}: {env.action_space.shape[0]} muscles, "
+    print(f"{args.env}: {env.action_space.shape[0]} actions, "
           f"{env.observation_space.shape[0]} observations, {env.time_limit} steps per episode")
     steps, start = 0, time.perf_counter()
     for episode in range(args.episodes):
@@ -33,10 +35,12 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from osim.tasks import TASKS
+
     parser = argparse.ArgumentParser(prog="osim-rl", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     demo = commands.add_parser("demo", help="run episodes with random muscle excitations")
-    demo.add_argument("--env", default="Arm", choices=["Arm"], help="task (default: Arm)")
+    demo.add_argument("--env", default="Arm", choices=sorted(TASKS), help="task (default: Arm)")
     demo.add_argument("--episodes", type=int, default=3)
     demo.add_argument("--seed", type=int, default=0)
     demo.set_defaults(run=_demo)

@@ -236,3 +236,22 @@ def test_tutorial_runs_verbatim_headless_and_quiet(tmp_path):
     assert "no display" in result.stderr  # warned once, then ran headless
     assert result.stderr.count("no display") == 1
     assert list(tmp_path.iterdir()) == []  # no opensim.log in the user's folder
+
+
+def test_cli_demo_runs_and_refuses_bad_flags():
+    run = lambda *argv: subprocess.run([sys.executable, "-m", "osim", *argv], capture_output=True,
+                                       text=True, timeout=300, env={**os.environ, "PYTHONPATH": str(REPO)})
+    ok = run("demo", "--episodes", "1")
+    assert ok.returncode == 0, ok.stderr
+    assert "episode 1: total reward" in ok.stdout
+    bad = run("demo", "--env", "Nope")
+    assert bad.returncode == 2 and "invalid choice" in bad.stderr
+    assert run("demo", "--episodes", "x").returncode == 2
+
+
+def test_unknown_reset_options_are_refused():
+    env = OsimGymEnv("Arm")
+    with pytest.raises(ValueError, match="unknown options.*difficulty"):
+        env.reset(seed=0, options={"difficulty": 2})
+    with pytest.raises(ValueError, match="difficulty"):
+        ArmEnv().reset(difficulty=2)

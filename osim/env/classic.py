@@ -52,10 +52,11 @@ class ClassicEnv:
         """The simulation (the original's attribute name)."""
         return self.env.sim
 
-    def reset(self, seed: int | None = None, obs_as_dict: bool = False):
+    def reset(self, seed: int | None = None, obs_as_dict: bool = False, **options: Any):
+        """Start an episode; ``options`` are the task's reset options (e.g. ``difficulty``)."""
         if seed is None and self._seed is not None:
             seed, self._seed = self._seed, None  # seed once, then continue the stream
-        observation, _ = self.env.reset(seed=seed)
+        observation, _ = self.env.reset(seed=seed, options=options)
         self.istep = 0
         return self.env.observation_dict() if obs_as_dict else observation
 

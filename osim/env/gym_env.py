@@ -76,7 +76,7 @@ class OsimGymEnv(gymnasium.Env):
     # ------------------------------------------------------------- API
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         super().reset(seed=seed)
-        self.task.reset(self.sim, self.np_random)
+        self.task.reset(self.sim, self.np_random, **self.task.check_reset_options(options))
         return self._observation(), {}
 
     def step(self, action):

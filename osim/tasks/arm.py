@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from osim.sim import Simulation
@@ -48,8 +50,8 @@ class ArmReach(Task):
     SHOULDER_RANGE = (0.0, np.pi / 2)
     ELBOW_RANGE = (0.0, 2.0)
 
-    def reset(self, sim: Simulation, rng: np.random.Generator) -> None:
-        super().reset(sim, rng)
+    def reset(self, sim: Simulation, rng: np.random.Generator, **options: Any) -> None:
+        super().reset(sim, rng, **options)
         pose = {self.JOINTS[0]: rng.uniform(*self.SHOULDER_RANGE),
                 self.JOINTS[1]: rng.uniform(*self.ELBOW_RANGE)}
         self.episode["target"] = sim.marker_position_at(self.HAND, pose)[:2]

@@ -73,10 +73,22 @@ class Task:
         return action
 
     # ----------------------------------------------------------- episode
-    def reset(self, sim: Simulation, rng: np.random.Generator) -> None:
+    # Keyword options ``reset`` accepts (Gymnasium ``reset(options=...)``, classic
+    # ``reset(**options)``); anything else is refused by `check_reset_options`.
+    reset_options: ClassVar[tuple[str, ...]] = ()
+
+    def check_reset_options(self, options: dict[str, Any] | None) -> dict[str, Any]:
+        options = dict(options or {})
+        unknown = sorted(set(options) - set(self.reset_options))
+        if unknown:
+            raise ValueError(f"{type(self).__name__}.reset got unknown options {unknown}; "
+                             f"it accepts {list(self.reset_options) or 'none'}")
+        return options
+
+    def reset(self, sim: Simulation, rng: np.random.Generator, **options: Any) -> None:
         """Start an episode: draw what the task draws and put the model in its
         initial state. The default is the model's default pose, muscles in
-        equilibrium."""
+        equilibrium. ``options`` are those named in `reset_options`."""
         self.episode = {}
         sim.reset()
 

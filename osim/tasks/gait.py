@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from osim.sim import Simulation
@@ -27,8 +29,8 @@ class HumanGait(HumanTask):
     MIN_PELVIS_HEIGHT = 0.7
     SYMMETRIC = False
 
-    def reset(self, sim: Simulation, rng: np.random.Generator) -> None:
-        super().reset(sim, rng)
+    def reset(self, sim: Simulation, rng: np.random.Generator, **options: Any) -> None:
+        super().reset(sim, rng, **options)
         self.episode["pelvis_x"] = self.pelvis_x(sim)
 
     def reward_terms(self, sim: Simulation) -> dict[str, float]:

@@ -153,7 +153,7 @@ class HumanTask(Task):
         return action[SYMMETRIC_INDEX] if self.symmetric else action
 
     # ---------------------------------------------------------- episode
-    def reset(self, sim: Simulation, rng: np.random.Generator) -> None:
+    def reset(self, sim: Simulation, rng: np.random.Generator, **options: Any) -> None:
         self.episode = {}
         pose = None
         if self.reset_noise_scale > 0.0:
