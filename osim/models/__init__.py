@@ -17,6 +17,7 @@ from osim.models.builder import DEFAULT_MUSCLE_MODEL, MUSCLE_MODELS, export_osim
 MODELS = {
     "arm": "osim.models.arm",  # 2 DOF, 6 muscles (Holzbaur et al. 2005)
     "human": "osim.models.human",  # planar 9 DOF, 18 muscles (Delp et al. 1990)
+    "gait3d": "osim.models.gait3d",
 }
 
 
