@@ -255,3 +255,25 @@ def test_unknown_reset_options_are_refused():
         env.reset(seed=0, options={"difficulty": 2})
     with pytest.raises(ValueError, match="difficulty"):
         ArmEnv().reset(difficulty=2)
+
+
+@pytest.mark.slow
+def test_visualizer_opens_under_xvfb(tmp_path):
+    import shutil
+
+    if shutil.which("xvfb-run") is None:
+        pytest.skip("xvfb-run not installed (Debian package xvfb)")
+    script = textwrap.dedent("""
+        from osim.env import ArmEnv
+        env = ArmEnv(visualize=True)
+        assert env.osim_model.visualize, "visualizer did not open"
+        env.reset()
+        for _ in range(20):
+            env.step(env.action_space.sample())
+        print("survived")
+    """)
+    result = subprocess.run(["xvfb-run", "-a", sys.executable, "-c", script], cwd=tmp_path,
+                            env={**os.environ, "PYTHONPATH": str(REPO)}, capture_output=True,
+                            text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert "survived" in result.stdout
