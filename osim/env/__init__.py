@@ -12,6 +12,7 @@ register_envs()
 CLASSIC_ENVS = {task.classic_name: classic_env_class(task)
                 for task in TASKS.values() if task.classic_name}
 globals().update(CLASSIC_ENVS)
+RunEnv = CLASSIC_ENVS["L2RunEnv"]  # the NIPS 2017 name of L2RunEnv
 
 __all__ = ["ClassicEnv", "OsimEnv", "OsimGymEnv", "CLASSIC_ENVS", "env_id", "register_envs",
-           *CLASSIC_ENVS]
+           "RunEnv", *CLASSIC_ENVS]

@@ -11,6 +11,7 @@ from osim.tasks.crouch import HumanCrouch
 from osim.tasks.gait import HumanGait
 from osim.tasks.human import HumanTask
 from osim.tasks.jump import HumanJump
+from osim.tasks.l2run import L2Run
 from osim.tasks.stand import HumanStand
 
 TASKS: dict[str, type[Task]] = {
@@ -19,7 +20,8 @@ TASKS: dict[str, type[Task]] = {
     "Crouch": HumanCrouch,
     "Jump": HumanJump,
     "Gait": HumanGait,
+    "L2Run": L2Run,
 }
 
 __all__ = ["TASKS", "Task", "ObsEntry", "ModelTask", "ArmReach", "HumanTask",
-           "HumanStand", "HumanCrouch", "HumanJump", "HumanGait"]
+           "HumanStand", "HumanCrouch", "HumanJump", "HumanGait", "L2Run"]
