@@ -787,3 +787,97 @@ def compare_forces(
         }
 
     return _compare_named(select(a), select(b), summarize, tol)
+
+
+# ---------------------------------------------------------------------------
+# Checks shared by the model tests: export round trip, left/right mirroring,
+# Hunt-Crossley geometry names.
+# ---------------------------------------------------------------------------
+def export_round_trip_failures(build, path, tol: float = 1e-9) -> list[str]:
+    """Export ``build()`` to ``path``, load it back and compare it with a fresh
+    ``build()``; returns the checks that failed (empty when the file is faithful).
+
+    Compared: masses, coordinates, joints, muscle paths, forces (names and
+    properties), contact geometry, and MTU lengths / moment arms in 5 poses.
+    """
+    from osim.models.builder import export_osim
+
+    path = export_osim(build(), path)
+    loaded = opensim.Model(str(path))
+    loaded.initSystem()
+    fresh = build()
+    fresh.initSystem()
+    failures = []
+    masses = compare_masses(loaded, fresh)
+    if not masses.total_diff < tol:
+        failures.append(f"total mass differs by {masses.total_diff}")
+    for label, result in (
+        ("coordinates", compare_coordinates(loaded, fresh)),
+        ("joints", compare_joints(loaded, fresh, tol=tol)),
+        ("muscle paths", compare_muscle_paths(loaded, fresh, tol=tol)),
+        ("forces", compare_forces(loaded, fresh, tol=tol)),
+        ("contact geometry", compare_contact_geometry(loaded, fresh, tol=tol)),
+    ):
+        if result.names_a != result.names_b:
+            failures.append(f"{label}: names differ: {result.names_a} != {result.names_b}")
+        if result.mismatches:
+            failures.append(f"{label}: {result.mismatches}")
+    geometry = compare_muscle_geometry(loaded, fresh, n_poses=5, seed=1)
+    if not geometry.max_length_rel_error < tol:
+        failures.append(f"MTU length error {geometry.max_length_rel_error} ({geometry.worst_length})")
+    if not geometry.max_moment_arm_error < 1e-6:
+        failures.append(f"moment arm error {geometry.max_moment_arm_error} ({geometry.worst_moment_arm})")
+    return failures
+
+
+def unmirrored_path_points(model: opensim.Model) -> list[tuple[str, int, tuple, tuple]]:
+    """Fixed path points of each ``*_l`` muscle that are not the exact mirror
+    image (z -> -z) of the ``*_r`` muscle's: (muscle, point index, right, left).
+    Moving path points are skipped; a differing point count is reported with
+    index -1. The model must be connected (``initSystem``)."""
+    out = []
+    muscles = model.getMuscles()
+    for right in muscles:
+        name = right.getName()
+        if not name.endswith("_r"):
+            continue
+        left = muscles.get(name[:-2] + "_l")
+        pr, pl = right.getGeometryPath().getPathPointSet(), left.getGeometryPath().getPathPointSet()
+        if pr.getSize() != pl.getSize():
+            out.append((name, -1, (pr.getSize(),), (pl.getSize(),)))
+            continue
+        for i in range(pr.getSize()):
+            a, b = opensim.PathPoint.safeDownCast(pr.get(i)), opensim.PathPoint.safeDownCast(pl.get(i))
+            if a is None:  # moving point
+                continue
+            va, vb = a.get_location(), b.get_location()
+            mirrored, actual = (va.get(0), va.get(1), -va.get(2)), (vb.get(0), vb.get(1), vb.get(2))
+            if mirrored != actual:
+                out.append((name, i, mirrored, actual))
+    return out
+
+
+def hunt_crossley_geometry(force, path) -> list[list[str]]:
+    """Geometry names of each contact-parameter set of a HuntCrossleyForce
+    (not exposed to Python), read from the force written to ``path``."""
+    import re
+    from pathlib import Path
+
+    force.printToXML(str(path))
+    # tags like <HuntCrossleyForce::ContactParameters> are not well-formed XML
+    # for ElementTree, so read the <geometry> elements with a pattern
+    return [m.split() for m in re.findall(r"<geometry>([^<]*)</geometry>", Path(path).read_text())]
+
+
+def muscle_classes(model: opensim.Model) -> set[str]:
+    """Concrete classes of the model's muscles."""
+    return {muscle.getConcreteClassName() for muscle in _muscles(model).values()}
+
+
+def simulate_own_excitations(model: opensim.Model, duration: float, accuracy: float) -> Trajectory:
+    """Simulate ``model`` from its default pose under :func:`excitation_pattern`
+    of its own muscles; fails (``ValueError``) on a non-finite coordinate value."""
+    trajectory = simulate(model, excitation_pattern(muscle_names(model)), duration=duration, accuracy=accuracy)
+    if not np.all(np.isfinite(np.array(list(trajectory.coordinates.values())))):
+        raise ValueError("simulation produced non-finite coordinate values")
+    return trajectory

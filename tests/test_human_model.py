@@ -8,7 +8,6 @@ skip when it is absent; the remaining tests only need our own model.
 from __future__ import annotations
 
 import math
-import re
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +16,7 @@ import pytest
 
 import model_parity as mp
 from osim.models import human
-from osim.models.builder import MUSCLE_MODELS, export_osim
+from osim.models.builder import MUSCLE_MODELS
 
 mp.silence_opensim()
 
@@ -127,14 +126,6 @@ def test_mtu_lengths_and_moment_arms_match_reference(ours, reference):
     assert result.max_moment_arm_error < 0.01, result.worst_moment_arm
 
 
-def _hunt_crossley_geometry(force, path: Path) -> list[list[str]]:
-    """Geometry names of each contact-parameter set (not exposed to Python)."""
-    force.printToXML(str(path))
-    # tags like <HuntCrossleyForce::ContactParameters> are not well-formed XML
-    # for ElementTree, so read the <geometry> elements with a pattern
-    return [m.split() for m in re.findall(r"<geometry>([^<]*)</geometry>", path.read_text())]
-
-
 def test_contact_and_ligaments_equal_reference(ours, reference, tmp_path):
     geometry = mp.compare_contact_geometry(ours, reference)
     assert geometry.names_a == ["platform", "r_heel", "r_toe", "l_heel", "l_toe"]
@@ -145,8 +136,8 @@ def test_contact_and_ligaments_equal_reference(ours, reference, tmp_path):
     assert forces.mismatches == {}
     for side in ("r", "l"):
         name = f"foot_{side}"
-        ours_geometry = _hunt_crossley_geometry(ours.getForceSet().get(name), tmp_path / f"ours_{name}.xml")
-        reference_geometry = _hunt_crossley_geometry(reference.getForceSet().get(name), tmp_path / f"ref_{name}.xml")
+        ours_geometry = mp.hunt_crossley_geometry(ours.getForceSet().get(name), tmp_path / f"ours_{name}.xml")
+        reference_geometry = mp.hunt_crossley_geometry(reference.getForceSet().get(name), tmp_path / f"ref_{name}.xml")
         assert ours_geometry == reference_geometry == [["platform", f"{side}_heel", f"{side}_toe"]]
 
 
@@ -167,14 +158,10 @@ def test_simulation_matches_reference(reference):
 @pytest.mark.parametrize("muscle_model", sorted(MUSCLE_MODELS))
 def test_each_muscle_model_builds_and_simulates(muscle_model):
     model = human.build(muscle_model)
-    muscles = model.getMuscles()
-    assert muscles.getSize() == 18
-    assert {muscles.get(i).getConcreteClassName() for i in range(18)} == {MUSCLE_MODELS[muscle_model]}
-    pattern = mp.excitation_pattern(mp.muscle_names(model))
-    trajectory = mp.simulate(model, pattern, duration=0.2, accuracy=ACCURACY)
+    assert model.getMuscles().getSize() == 18
+    assert mp.muscle_classes(model) == {MUSCLE_MODELS[muscle_model]}
+    trajectory = mp.simulate_own_excitations(model, duration=0.2, accuracy=ACCURACY)  # all finite
     assert trajectory.times[-1] == pytest.approx(0.2)
-    values = np.array(list(trajectory.coordinates.values()))
-    assert np.all(np.isfinite(values))
     assert np.ptp(trajectory.coordinates["pelvis_tilt"]) > 1e-3
 
 
@@ -191,21 +178,7 @@ def test_model_is_finalized_not_initialized():
 
 
 def test_export_loads_back(tmp_path):
-    model = human.build()
-    path = export_osim(model, tmp_path / "human.osim")
-    loaded = opensim.Model(str(path))
-    loaded.initSystem()
-    fresh = human.build()
-    fresh.initSystem()
-    assert mp.compare_masses(loaded, fresh).total_diff < 1e-9
-    assert mp.compare_coordinates(loaded, fresh).mismatches == {}
-    assert mp.compare_joints(loaded, fresh, tol=1e-9).mismatches == {}
-    assert mp.compare_muscle_paths(loaded, fresh, tol=1e-9).mismatches == {}
-    assert mp.compare_forces(loaded, fresh, tol=1e-9).mismatches == {}
-    assert mp.compare_contact_geometry(loaded, fresh, tol=1e-9).mismatches == {}
-    geometry = mp.compare_muscle_geometry(loaded, fresh, n_poses=5, seed=1)
-    assert geometry.max_length_rel_error < 1e-9
-    assert geometry.max_moment_arm_error < 1e-6
+    assert mp.export_round_trip_failures(human.build, tmp_path / "human.osim") == []
 
 
 def test_scaling_by_height_and_mass():
@@ -250,19 +223,7 @@ def test_left_leg_is_the_mirrored_right_leg():
     """The table defines one leg; the left is its mirror image (z -> -z)."""
     model = human.build()
     model.initSystem()
-    for right in model.getMuscles():
-        name = right.getName()
-        if not name.endswith("_r"):
-            continue
-        left = model.getMuscles().get(name[:-2] + "_l")
-        pr, pl = right.getGeometryPath().getPathPointSet(), left.getGeometryPath().getPathPointSet()
-        assert pr.getSize() == pl.getSize()
-        for i in range(pr.getSize()):
-            a, b = opensim.PathPoint.safeDownCast(pr.get(i)), opensim.PathPoint.safeDownCast(pl.get(i))
-            if a is None:  # moving point
-                continue
-            va, vb = a.get_location(), b.get_location()
-            assert (va.get(0), va.get(1), -va.get(2)) == (vb.get(0), vb.get(1), vb.get(2))
+    assert mp.unmirrored_path_points(model) == []
     assert math.isclose(
         model.getBodySet().get("toes_r").getMassCenter().get(2),
         -model.getBodySet().get("toes_l").getMassCenter().get(2),

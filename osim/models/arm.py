@@ -32,13 +32,13 @@ from osim.models.builder import (
     WrapObjectSpec,
     add_body,
     add_marker,
+    add_weld_joint,
     add_wrap_object,
     check_muscle_model,
-    get_frame,
     make_custom_joint,
     make_muscle,
+    new_model,
     set_muscle_path,
-    vec3,
 )
 
 MODEL_NAME = "arm2dof6musc"
@@ -278,23 +278,12 @@ def build(muscle_model: str = DEFAULT_MUSCLE_MODEL) -> opensim.Model:
     "millard2012", "degroote2016"); anything else raises ``ValueError``.
     """
     check_muscle_model(muscle_model)
-    model = opensim.Model()
-    model.setName(MODEL_NAME)
-    model.setGravity(vec3(GRAVITY))
+    model = new_model(MODEL_NAME, GRAVITY)
 
     for row in BODIES:
         add_body(model, row.name, row.mass, row.mass_center, row.inertia)
 
-    weld = opensim.WeldJoint(
-        BASE_WELD["name"],
-        get_frame(model, BASE_WELD["parent"]),
-        vec3(BASE_WELD["location_in_parent"]),
-        vec3((0.0, 0.0, 0.0)),
-        get_frame(model, BASE_WELD["child"]),
-        vec3((0.0, 0.0, 0.0)),
-        vec3((0.0, 0.0, 0.0)),
-    )
-    model.addJoint(weld)
+    add_weld_joint(model, **BASE_WELD)
 
     for row in JOINTS:
         make_custom_joint(

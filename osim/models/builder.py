@@ -233,6 +233,33 @@ def configure_coordinate(coordinate: opensim.Coordinate, spec: CoordinateSpec) -
     coordinate.setDefaultLocked(bool(spec.locked))
 
 
+def add_weld_joint(
+    model: opensim.Model, name: str, parent: str, child: str, location_in_parent: Vec3Like = (0.0, 0.0, 0.0)
+) -> opensim.WeldJoint:
+    """Weld the origin of ``child`` to ``location_in_parent`` in ``parent`` (no rotation)."""
+    zero = opensim.Vec3(0.0)
+    joint = opensim.WeldJoint(name, get_frame(model, parent), vec3(location_in_parent), zero,
+                              get_frame(model, child), zero, zero)
+    model.addJoint(joint)
+    return joint
+
+
+def add_pin_joint(
+    model: opensim.Model, name: str, parent: str, child: str, location_in_parent: Vec3Like,
+    coordinate: CoordinateSpec,
+) -> opensim.PinJoint:
+    """A PinJoint (rotation about the common z axis) from ``location_in_parent``
+    in ``parent`` to the origin of ``child``, with its coordinate configured."""
+    zero = opensim.Vec3(0.0)
+    joint = opensim.PinJoint(name, get_frame(model, parent), vec3(location_in_parent), zero,
+                             get_frame(model, child), zero, zero)
+    coord = joint.upd_coordinates(0)
+    coord.setName(coordinate.name)
+    configure_coordinate(coord, coordinate)
+    model.addJoint(joint)
+    return joint
+
+
 @dataclass(frozen=True)
 class WrapObjectSpec:
     """A wrap surface fixed to ``body``.
@@ -342,3 +369,189 @@ def add_marker(model: opensim.Model, name: str, body: str, location: Vec3Like) -
     marker = opensim.Marker(name, get_frame(model, body), vec3(location))
     model.addMarker(marker)
     return marker
+
+
+# ---------------------------------------------------------------------------
+# Leg tables: splines, muscle path points with conditional / moving points,
+# sagittal mirroring, foot-ground contact and coordinate-limit "ligaments".
+# Shared by the planar (``human``) and 3D (``gait3d``) gait models.
+# ---------------------------------------------------------------------------
+def new_model(name: str, gravity: Vec3Like) -> opensim.Model:
+    """An empty model called ``name`` with ``gravity`` (m/s^2, ground frame)."""
+    model = opensim.Model()
+    model.setName(name)
+    model.setGravity(vec3(gravity))
+    return model
+
+
+def mirror(v: Vec3Like, side: str) -> Vec3Like:
+    """``v`` on the right side (``"r"``); its sagittal mirror (z -> -z) otherwise."""
+    return v if side == "r" else (v[0], v[1], 0.0 - v[2])  # 0.0 - 0.0 is +0.0
+
+
+@dataclass(frozen=True)
+class Spline:
+    """Knots of a natural cubic (SIMM) spline ``y(x)``."""
+
+    x: tuple[float, ...]
+    y: tuple[float, ...]
+
+    def negated(self) -> "Spline":
+        return Spline(self.x, tuple(0.0 - v for v in self.y))
+
+    def scaled(self, factor: float) -> "Spline":
+        return Spline(self.x, tuple(factor * v for v in self.y))
+
+
+def make_spline(s: Spline) -> opensim.SimmSpline:
+    """A fresh ``opensim.SimmSpline`` through the knots of ``s``."""
+    f = opensim.SimmSpline()
+    for x, y in zip(s.x, s.y):
+        f.addPoint(float(x), float(y))
+    return f
+
+
+@dataclass(frozen=True)
+class PointRow:
+    """One muscle path point, in the frame of ``body``.
+
+    ``active``: (coordinate, lo, hi) makes it a ConditionalPathPoint that is
+    part of the path only while the coordinate is within [lo, hi].
+    ``moving``: (coordinate, x, y, z splines) makes it a MovingPathPoint whose
+    location follows the coordinate (``location`` then is unused).
+    """
+
+    body: str
+    location: Vec3Like | None
+    active: tuple[str, float, float] | None = None
+    moving: tuple[str, Spline, Spline, Spline] | None = None
+
+
+def mirror_point(p: PointRow, side: str, body: str) -> PointRow:
+    """``p`` on leg ``side`` (coordinate names get the side suffix), on ``body``."""
+    active = moving = None
+    if p.active:
+        active = (f"{p.active[0]}_{side}", p.active[1], p.active[2])
+    if p.moving:
+        coord, sx, sy, sz = p.moving
+        moving = (f"{coord}_{side}", sx, sy, sz if side == "r" else sz.negated())
+    location = None if p.location is None else mirror(p.location, side)
+    return PointRow(body, location, active, moving)
+
+
+def coordinates_by_name(model: opensim.Model) -> dict[str, opensim.Coordinate]:
+    """Every joint coordinate of ``model`` by name."""
+    coords = {}
+    for joint in model.getJointSet():
+        for i in range(joint.numCoordinates()):
+            coords[joint.get_coordinates(i).getName()] = joint.get_coordinates(i)
+    return coords
+
+
+def add_path_point(muscle: opensim.PathActuator, body: opensim.PhysicalFrame, coords: dict,
+                   name: str, p: PointRow) -> None:
+    """Append the path point ``p`` (fixed, conditional or moving) to ``muscle``'s path.
+
+    ``coords`` maps coordinate names to the model's Coordinates.
+    """
+    path_points = muscle.updGeometryPath().updPathPointSet()
+    if p.moving:
+        coord, sx, sy, sz = p.moving
+        point = opensim.MovingPathPoint()
+        point.setName(name)
+        point.setParentFrame(body)
+        point.set_x_location(make_spline(sx))
+        point.set_y_location(make_spline(sy))
+        point.set_z_location(make_spline(sz))
+        point.setXCoordinate(coords[coord])
+        point.setYCoordinate(coords[coord])
+        point.setZCoordinate(coords[coord])
+        path_points.adoptAndAppend(point)
+    elif p.active:
+        coord, lo, hi = p.active
+        point = opensim.ConditionalPathPoint()
+        point.setName(name)
+        point.setParentFrame(body)
+        point.set_location(vec3(p.location))
+        point.setCoordinate(coords[coord])
+        point.setRangeMin(lo)
+        point.setRangeMax(hi)
+        path_points.adoptAndAppend(point)
+    else:
+        muscle.addNewPathPoint(name, body, vec3(p.location))
+
+
+@dataclass(frozen=True)
+class HalfSpaceRow:
+    name: str
+    location: Vec3Like
+    orientation: Vec3Like  # body-fixed XYZ Euler angles, rad
+
+
+def add_ground_half_space(model: opensim.Model, row: HalfSpaceRow) -> None:
+    """A ContactHalfSpace fixed to the ground."""
+    model.addContactGeometry(opensim.ContactHalfSpace(
+        vec3(row.location), vec3(row.orientation), model.getGround(), row.name))
+
+
+@dataclass(frozen=True)
+class ContactSphereRow:
+    name: str  # "heel" -> "r_heel" / "l_heel"
+    body: str
+    radius: float
+    location: Vec3Like
+
+
+def add_contact_sphere(model: opensim.Model, name: str, body: str, radius: float,
+                       location: Vec3Like) -> None:
+    """A ContactSphere of ``radius`` at ``location`` in the frame of ``body``."""
+    model.addContactGeometry(opensim.ContactSphere(
+        radius, vec3(location), get_frame(model, body), name))
+
+
+def add_hunt_crossley_force(model: opensim.Model, name: str, geometry: tuple[str, ...] | list[str],
+                            params) -> opensim.HuntCrossleyForce:
+    """A HuntCrossleyForce between the named contact ``geometry``.
+
+    ``params`` has ``stiffness``, ``dissipation``, ``static_friction``,
+    ``dynamic_friction``, ``viscous_friction`` and ``transition_velocity``.
+    """
+    force = opensim.HuntCrossleyForce()
+    force.setName(name)
+    for g in geometry:
+        force.addGeometry(g)
+    force.setStiffness(params.stiffness)
+    force.setDissipation(params.dissipation)
+    force.setStaticFriction(params.static_friction)
+    force.setDynamicFriction(params.dynamic_friction)
+    force.setViscousFriction(params.viscous_friction)
+    force.setTransitionVelocity(params.transition_velocity)
+    model.addForce(force)
+    return force
+
+
+@dataclass(frozen=True)
+class LimitRow:
+    """CoordinateLimitForce; limits in degrees, stiffness in N*m/deg (the
+    engine's user units for a rotational coordinate), damping N*m*s/deg."""
+
+    name: str  # "HipLimit" -> "HipLimit_r" / "HipLimit_l"
+    coordinate: str
+    upper_stiffness: float
+    upper_limit: float
+    lower_stiffness: float
+    lower_limit: float
+    damping: float
+    transition: float
+
+
+def add_leg_limits(model: opensim.Model, limits: tuple[LimitRow, ...], sides: tuple[str, ...]) -> None:
+    """One CoordinateLimitForce per row and side (``<name>_<side>`` on
+    ``<coordinate>_<side>``), row by row, right before left."""
+    for lim in limits:
+        for side in sides:
+            force = opensim.CoordinateLimitForce(
+                f"{lim.coordinate}_{side}", lim.upper_limit, lim.upper_stiffness,
+                lim.lower_limit, lim.lower_stiffness, lim.damping, lim.transition)
+            force.setName(f"{lim.name}_{side}")
+            model.addForce(force)

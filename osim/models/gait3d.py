@@ -52,16 +52,28 @@ from dataclasses import dataclass
 import opensim
 
 from osim.models.builder import (
+    ContactSphereRow,
     CoordinateSpec,
-    MuscleParams,
+    HalfSpaceRow,
+    LimitRow,
+    PointRow,
     TransformAxisSpec,
     add_body,
+    add_contact_sphere,
+    add_ground_half_space,
+    add_hunt_crossley_force,
+    add_leg_limits,
+    add_path_point,
+    add_pin_joint,
+    add_weld_joint,
     check_muscle_model,
-    configure_coordinate,
+    coordinates_by_name,
     get_frame,
     make_custom_joint,
     make_muscle,
-    vec3,
+    make_spline,
+    mirror,
+    new_model,
 )
 from osim.models.human import (
     KNEE_TX,
@@ -69,13 +81,12 @@ from osim.models.human import (
     RECT_FEM_INSERTION,
     VASTI_INSERTION,
     BodyRow,
-    ContactSphereRow,
-    HalfSpaceRow,
-    LimitRow,
+    CoordRow,
     MuscleRow,
-    PointRow,
-    Spline,
+    leg_body,
+    leg_muscle,
 )
+from osim.models.human import thelen_params as _thelen  # same Thelen figures
 
 Vec3 = tuple[float, float, float]
 
@@ -114,14 +125,6 @@ LEG_BODY_NAMES = frozenset(b.name for b in (THIGH,) + SHANK_AND_FOOT)
 # ----------------------------------------------------------------------------
 # Joints and coordinates
 # ----------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Coord:
-    name: str
-    range: tuple[float, float]
-    default: float = 0.0
-    locked: bool = False
-
-
 def _lin(coordinate: str, axis: Vec3) -> TransformAxisSpec:
     return TransformAxisSpec(axis, coordinate)
 
@@ -131,47 +134,33 @@ def _const(axis: Vec3) -> TransformAxisSpec:
 
 
 PELVIS_COORDS = (
-    Coord("pelvis_tilt", (-HALF_PI, HALF_PI)),
-    Coord("pelvis_list", (-HALF_PI, HALF_PI)),
-    Coord("pelvis_rotation", (-HALF_PI, HALF_PI)),
-    Coord("pelvis_tx", (-5.0, 5.0)),
-    Coord("pelvis_ty", (-1.0, 2.0), default=0.94),
-    Coord("pelvis_tz", (-3.0, 3.0)),
+    CoordRow("pelvis_tilt", (-HALF_PI, HALF_PI)),
+    CoordRow("pelvis_list", (-HALF_PI, HALF_PI)),
+    CoordRow("pelvis_rotation", (-HALF_PI, HALF_PI)),
+    CoordRow("pelvis_tx", (-5.0, 5.0)),
+    CoordRow("pelvis_ty", (-1.0, 2.0), default=0.94),
+    CoordRow("pelvis_tz", (-3.0, 3.0)),
 )
 HIP_LOCATION = (-0.0707, -0.0661, 0.0835)
 HIP_COORDS = (
-    Coord("hip_flexion", HIP_RANGE),
-    Coord("hip_adduction", HIP_RANGE),
-    Coord("hip_rotation", HIP_RANGE, locked=True),
+    CoordRow("hip_flexion", HIP_RANGE),
+    CoordRow("hip_adduction", HIP_RANGE),
+    CoordRow("hip_rotation", HIP_RANGE, locked=True),
 )
-KNEE_COORD = Coord("knee_angle", (-2.0943951, 0.17453293))
+KNEE_COORD = CoordRow("knee_angle", (-2.0943951, 0.17453293))
 ANKLE_LOCATION = (0.0, -0.43, 0.0)
 # Not mirrored in the published models: the left ankle range is +-60 deg.
 ANKLE_RANGE = {"r": (-HALF_PI, HALF_PI), "l": (-1.04719755, 1.04719755)}
 SUBTALAR_LOCATION = (-0.04877, -0.04195, 0.00792)
 MTP_LOCATION = (0.1788, -0.002, 0.00108)
 BACK_LOCATION = (-0.1007, 0.0815, 0.0)
-LUMBAR = Coord("lumbar_extension", (-HALF_PI, HALF_PI), default=-0.0872665, locked=True)
+LUMBAR = CoordRow("lumbar_extension", (-HALF_PI, HALF_PI), default=-0.0872665, locked=True)
 HEAD_LOCATION = (0.0, 0.55, 0.0)
 
 
 # ----------------------------------------------------------------------------
 # Muscles (right leg; the left is mirrored)
 # ----------------------------------------------------------------------------
-def _thelen(fmax, lopt, lts, penn, tendon_strain=0.049, muscle_strain=0.6,
-            kshape_passive=5.0) -> MuscleParams:
-    """Thelen 2003 figures of this model; the curve shapes the published model
-    leaves to the engine (KshapeActive 0.45, Af 0.25, Flen 1.4) are written
-    out so that our model does not depend on engine defaults."""
-    return MuscleParams(
-        max_isometric_force=fmax, optimal_fiber_length=lopt, tendon_slack_length=lts,
-        pennation_angle=penn, max_contraction_velocity=15.0,
-        activation_time_constant=0.01, deactivation_time_constant=0.04,
-        fmax_tendon_strain=tendon_strain, fmax_muscle_strain=muscle_strain,
-        kshape_active=0.45, kshape_passive=kshape_passive, af=0.25, flen=1.4,
-    )
-
-
 # Muscles of the hip and knee (present on both legs in both variants).
 THIGH_MUSCLES = (
     MuscleRow("abd", "glut_med2", _thelen(4460.290481, 0.0845, 0.053, 0.0), (
@@ -299,10 +288,6 @@ ANKLE_SPRING = SpringRow("ankleSpring", "ankle_angle_r", 225.0, 0.0, 1.0)
 # ----------------------------------------------------------------------------
 # Table assembly
 # ----------------------------------------------------------------------------
-def _mirror(v: Vec3, side: str) -> Vec3:
-    return v if side == "r" else (v[0], v[1], 0.0 - v[2])
-
-
 def _body_name(name: str, side: str, prosthetic: bool) -> str:
     if prosthetic and side == "r" and name == "tibia":
         return "pros_tibia_r"
@@ -315,20 +300,7 @@ def _has_foot(side: str, prosthetic: bool) -> bool:
 
 def leg_muscles(side: str, prosthetic: bool = True) -> tuple[MuscleRow, ...]:
     rows = THIGH_MUSCLES + (ANKLE_MUSCLES if _has_foot(side, prosthetic) else ())
-    out = []
-    for row in rows:
-        path = []
-        for p in row.path:
-            active = moving = None
-            if p.active:
-                active = (f"{p.active[0]}_{side}", p.active[1], p.active[2])
-            if p.moving:
-                coord, sx, sy, sz = p.moving
-                moving = (f"{coord}_{side}", sx, sy, sz if side == "r" else sz.negated())
-            location = None if p.location is None else _mirror(p.location, side)
-            path.append(PointRow(_body_name(p.body, side, prosthetic), location, active, moving))
-        out.append(MuscleRow(f"{row.name}_{side}", f"{row.point_prefix}_{side}", row.params, tuple(path)))
-    return tuple(out)
+    return tuple(leg_muscle(row, side, lambda body, s: _body_name(body, s, prosthetic)) for row in rows)
 
 
 def muscles(prosthetic: bool = True) -> tuple[MuscleRow, ...]:
@@ -344,10 +316,9 @@ def bodies(prosthetic: bool = True) -> tuple[BodyRow, ...]:
     """All bodies in the order they are added to the model."""
     out = [PELVIS]
     for side in SIDES:
-        out.append(BodyRow(f"femur_{side}", THIGH.mass, _mirror(THIGH.com, side), THIGH.inertia))
+        out.append(leg_body(THIGH, side))
         if _has_foot(side, prosthetic):
-            out += [BodyRow(f"{b.name}_{side}", b.mass, _mirror(b.com, side), b.inertia)
-                    for b in SHANK_AND_FOOT]
+            out += [leg_body(b, side) for b in SHANK_AND_FOOT]
         else:
             out += list(PROSTHESIS)
     return tuple(out) + UPPER_BODIES
@@ -357,14 +328,7 @@ def total_mass(prosthetic: bool = True) -> float:
     return sum(b.mass for b in bodies(prosthetic))
 
 
-def _spline(s: Spline) -> opensim.SimmSpline:
-    f = opensim.SimmSpline()
-    for x, y in zip(s.x, s.y):
-        f.addPoint(float(x), float(y))
-    return f
-
-
-def _spec(c: Coord, side: str | None = None, range_=None) -> CoordinateSpec:
+def _spec(c: CoordRow, side: str | None = None, range_=None) -> CoordinateSpec:
     name = c.name if side is None else f"{c.name}_{side}"
     return CoordinateSpec(name, range_ or c.range, default_value=c.default, locked=c.locked)
 
@@ -372,22 +336,6 @@ def _spec(c: Coord, side: str | None = None, range_=None) -> CoordinateSpec:
 # ----------------------------------------------------------------------------
 # Model construction
 # ----------------------------------------------------------------------------
-def _add_pin(model, name, parent, child, location, coord: CoordinateSpec):
-    zero = opensim.Vec3(0.0)
-    joint = opensim.PinJoint(name, get_frame(model, parent), vec3(location), zero,
-                             get_frame(model, child), zero, zero)
-    coordinate = joint.upd_coordinates(0)
-    coordinate.setName(coord.name)
-    configure_coordinate(coordinate, coord)
-    model.addJoint(joint)
-
-
-def _add_weld(model, name, parent, child, location):
-    zero = opensim.Vec3(0.0)
-    model.addJoint(opensim.WeldJoint(name, get_frame(model, parent), vec3(location), zero,
-                                     get_frame(model, child), zero, zero))
-
-
 def _add_leg_joints(model: opensim.Model, side: str, prosthetic: bool) -> None:
     femur = f"femur_{side}"
     # Hip: flexion about z, adduction about x, rotation about y; on the left
@@ -400,56 +348,27 @@ def _add_leg_joints(model: opensim.Model, side: str, prosthetic: bool) -> None:
                    _lin(hip[2], (0.0, sign, 0.0))),
         translations=(_const((1.0, 0.0, 0.0)), _const((0.0, 1.0, 0.0)), _const((0.0, 0.0, 1.0))),
         coordinates=tuple(_spec(c, side) for c in HIP_COORDS),
-        location_in_parent=_mirror(HIP_LOCATION, side),
+        location_in_parent=mirror(HIP_LOCATION, side),
     )
     knee = f"knee_angle_{side}"
     make_custom_joint(
         model, f"knee_{side}", femur, _body_name("tibia", side, prosthetic),
         rotations=(_lin(knee, (0.0, 0.0, 1.0)), _const((0.0, 1.0, 0.0)), _const((1.0, 0.0, 0.0))),
         translations=(
-            TransformAxisSpec((1.0, 0.0, 0.0), knee, function=lambda: _spline(KNEE_TX)),
-            TransformAxisSpec((0.0, 1.0, 0.0), knee, function=lambda: _spline(KNEE_TY)),
+            TransformAxisSpec((1.0, 0.0, 0.0), knee, function=lambda: make_spline(KNEE_TX)),
+            TransformAxisSpec((0.0, 1.0, 0.0), knee, function=lambda: make_spline(KNEE_TY)),
             _const((0.0, 0.0, 1.0)),
         ),
         coordinates=(_spec(KNEE_COORD, side),),
     )
     ankle = CoordinateSpec(f"ankle_angle_{side}", ANKLE_RANGE[side])
     if _has_foot(side, prosthetic):
-        _add_pin(model, f"ankle_{side}", f"tibia_{side}", f"talus_{side}", ANKLE_LOCATION, ankle)
-        _add_weld(model, f"subtalar_{side}", f"talus_{side}", f"calcn_{side}",
-                  _mirror(SUBTALAR_LOCATION, side))
-        _add_weld(model, f"mtp_{side}", f"calcn_{side}", f"toes_{side}", _mirror(MTP_LOCATION, side))
+        add_pin_joint(model, f"ankle_{side}", f"tibia_{side}", f"talus_{side}", ANKLE_LOCATION, ankle)
+        add_weld_joint(model, f"subtalar_{side}", f"talus_{side}", f"calcn_{side}",
+                  mirror(SUBTALAR_LOCATION, side))
+        add_weld_joint(model, f"mtp_{side}", f"calcn_{side}", f"toes_{side}", mirror(MTP_LOCATION, side))
     else:  # prosthetic foot on a pin at the anatomical ankle location
-        _add_pin(model, "ankle_r", "pros_tibia_r", "pros_foot_r", ANKLE_LOCATION, ankle)
-
-
-def _add_path_point(muscle, model, coords, name: str, p: PointRow) -> None:
-    body = get_frame(model, p.body)
-    path_points = muscle.updGeometryPath().updPathPointSet()
-    if p.moving:
-        coord, sx, sy, sz = p.moving
-        point = opensim.MovingPathPoint()
-        point.setName(name)
-        point.setParentFrame(body)
-        point.set_x_location(_spline(sx))
-        point.set_y_location(_spline(sy))
-        point.set_z_location(_spline(sz))
-        point.setXCoordinate(coords[coord])
-        point.setYCoordinate(coords[coord])
-        point.setZCoordinate(coords[coord])
-        path_points.adoptAndAppend(point)
-    elif p.active:
-        coord, lo, hi = p.active
-        point = opensim.ConditionalPathPoint()
-        point.setName(name)
-        point.setParentFrame(body)
-        point.set_location(vec3(p.location))
-        point.setCoordinate(coords[coord])
-        point.setRangeMin(lo)
-        point.setRangeMax(hi)
-        path_points.adoptAndAppend(point)
-    else:
-        muscle.addNewPathPoint(name, body, vec3(p.location))
+        add_pin_joint(model, "ankle_r", "pros_tibia_r", "pros_foot_r", ANKLE_LOCATION, ankle)
 
 
 def build(muscle_model: str = "thelen2003", prosthetic: bool = True) -> opensim.Model:
@@ -462,9 +381,7 @@ def build(muscle_model: str = "thelen2003", prosthetic: bool = True) -> opensim.
     """
     check_muscle_model(muscle_model)
     prosthetic = bool(prosthetic)
-    model = opensim.Model()
-    model.setName(MODEL_NAMES[prosthetic])
-    model.setGravity(opensim.Vec3(0.0, GRAVITY, 0.0))
+    model = new_model(MODEL_NAMES[prosthetic], (0.0, GRAVITY, 0.0))
 
     for b in bodies(prosthetic):
         add_body(model, b.name, b.mass, b.com, (*b.inertia, 0.0, 0.0, 0.0))
@@ -479,18 +396,15 @@ def build(muscle_model: str = "thelen2003", prosthetic: bool = True) -> opensim.
     )
     for side in SIDES:
         _add_leg_joints(model, side, prosthetic)
-    _add_pin(model, "back", "pelvis", "torso", BACK_LOCATION, _spec(LUMBAR))
-    _add_weld(model, "back_0", "torso", "head", HEAD_LOCATION)
+    add_pin_joint(model, "back", "pelvis", "torso", BACK_LOCATION, _spec(LUMBAR))
+    add_weld_joint(model, "back_0", "torso", "head", HEAD_LOCATION)
 
-    coords = {}
-    for joint in model.getJointSet():
-        for i in range(joint.numCoordinates()):
-            coords[joint.get_coordinates(i).getName()] = joint.get_coordinates(i)
+    coords = coordinates_by_name(model)
 
     for row in muscles(prosthetic):
         muscle = make_muscle(muscle_model, row.name, row.params)
         for i, p in enumerate(row.path, start=1):
-            _add_path_point(muscle, model, coords, f"{row.point_prefix}-P{i}", p)
+            add_path_point(muscle, get_frame(model, p.body), coords, f"{row.point_prefix}-P{i}", p)
         model.addForce(muscle)
 
     if prosthetic:
@@ -504,8 +418,7 @@ def build(muscle_model: str = "thelen2003", prosthetic: bool = True) -> opensim.
 
     # Foot-ground contact: a half space on the ground (normal +y after the
     # -90 deg rotation about z) and spheres on each foot.
-    model.addContactGeometry(opensim.ContactHalfSpace(
-        vec3(PLATFORM.location), vec3(PLATFORM.orientation), model.getGround(), PLATFORM.name))
+    add_ground_half_space(model, PLATFORM)
     contacts = []
     for side in SIDES:
         if _has_foot(side, prosthetic):
@@ -515,30 +428,12 @@ def build(muscle_model: str = "thelen2003", prosthetic: bool = True) -> opensim.
             spheres = [(f"r_{s.name}", s.body, s) for s in PROSTHETIC_FOOT_SPHERES]
             contacts.append(("pros_foot_r", spheres))
         for name, body, s in spheres:
-            model.addContactGeometry(opensim.ContactSphere(
-                s.radius, vec3(s.location), get_frame(model, body), name))
+            add_contact_sphere(model, name, body, s.radius, s.location)
     for force_name, spheres in contacts:
-        c = FOOT_CONTACT
-        force = opensim.HuntCrossleyForce()
-        force.setName(force_name)
-        force.addGeometry(PLATFORM.name)
-        for name, _, _ in spheres:
-            force.addGeometry(name)
-        force.setStiffness(c.stiffness)
-        force.setDissipation(c.dissipation)
-        force.setStaticFriction(c.static_friction)
-        force.setDynamicFriction(c.dynamic_friction)
-        force.setViscousFriction(c.viscous_friction)
-        force.setTransitionVelocity(c.transition_velocity)
-        model.addForce(force)
+        add_hunt_crossley_force(model, force_name,
+                                (PLATFORM.name, *(name for name, _, _ in spheres)), FOOT_CONTACT)
 
-    for lim in LEG_LIMITS:
-        for side in SIDES:
-            force = opensim.CoordinateLimitForce(
-                f"{lim.coordinate}_{side}", lim.upper_limit, lim.upper_stiffness,
-                lim.lower_limit, lim.lower_stiffness, lim.damping, lim.transition)
-            force.setName(f"{lim.name}_{side}")
-            model.addForce(force)
+    add_leg_limits(model, LEG_LIMITS, SIDES)
 
     model.finalizeConnections()
     return model

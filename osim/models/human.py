@@ -32,7 +32,28 @@ from dataclasses import dataclass, replace
 
 import opensim
 
-from osim.models.builder import MuscleParams, check_muscle_model, make_muscle
+from osim.models.builder import (
+    ContactSphereRow,
+    HalfSpaceRow,
+    LimitRow,
+    MuscleParams,
+    PointRow,
+    Spline,
+    add_body,
+    add_contact_sphere,
+    add_ground_half_space,
+    add_hunt_crossley_force,
+    add_leg_limits,
+    add_path_point,
+    check_muscle_model,
+    coordinates_by_name,
+    make_muscle,
+    make_spline,
+    mirror,
+    mirror_point,
+    new_model,
+    vec3,
+)
 
 Vec3 = tuple[float, float, float]
 
@@ -66,20 +87,6 @@ class CoordRow:
 
 
 @dataclass(frozen=True)
-class Spline:
-    """Knots of a natural cubic (SIMM) spline ``y(x)``."""
-
-    x: tuple[float, ...]
-    y: tuple[float, ...]
-
-    def negated(self) -> "Spline":
-        return Spline(self.x, tuple(0.0 - v for v in self.y))
-
-    def scaled(self, factor: float) -> "Spline":
-        return Spline(self.x, tuple(factor * v for v in self.y))
-
-
-@dataclass(frozen=True)
 class JointRow:
     """``kind``: "planar", "pin", "knee" (Yamaguchi-Zajac custom joint) or
     "weld". The child frame is the child body's origin in every joint."""
@@ -93,42 +100,11 @@ class JointRow:
 
 
 @dataclass(frozen=True)
-class PointRow:
-    """One muscle path point, in the frame of ``body``.
-
-    ``active``: (coordinate, lo, hi) makes it a ConditionalPathPoint that is
-    part of the path only while the coordinate is within [lo, hi].
-    ``moving``: (coordinate, x, y, z splines) makes it a MovingPathPoint whose
-    location follows the coordinate (``location`` then is unused).
-    """
-
-    body: str
-    location: Vec3 | None
-    active: tuple[str, float, float] | None = None
-    moving: tuple[str, Spline, Spline, Spline] | None = None
-
-
-@dataclass(frozen=True)
 class MuscleRow:
     name: str
     point_prefix: str  # names of the path points: "<prefix>_<side>-P<i>"
     params: MuscleParams
     path: tuple[PointRow, ...]
-
-
-@dataclass(frozen=True)
-class ContactSphereRow:
-    name: str  # "heel" -> "r_heel" / "l_heel"
-    body: str
-    radius: float
-    location: Vec3
-
-
-@dataclass(frozen=True)
-class HalfSpaceRow:
-    name: str
-    location: Vec3
-    orientation: Vec3  # body-fixed XYZ Euler angles, rad
 
 
 @dataclass(frozen=True)
@@ -143,21 +119,6 @@ class FootContactRow:
     dynamic_friction: float
     viscous_friction: float
     transition_velocity: float
-
-
-@dataclass(frozen=True)
-class LimitRow:
-    """CoordinateLimitForce; limits in degrees, stiffness in N*m/deg (the
-    engine's user units for a rotational coordinate), damping N*m*s/deg."""
-
-    name: str  # "HipLimit" -> "HipLimit_r" / "HipLimit_l"
-    coordinate: str
-    upper_stiffness: float
-    upper_limit: float
-    lower_stiffness: float
-    lower_limit: float
-    damping: float
-    transition: float
 
 
 # ----------------------------------------------------------------------------
@@ -259,12 +220,13 @@ VASTI_INSERTION = (
 )
 
 
-def _thelen(fmax, lopt, lts, penn, tendon_strain, muscle_strain=0.6,
-            kshape_passive=5.0) -> MuscleParams:
-    """Thelen 2003 figures of this model. Curve shapes not given by the
-    published model are the values OpenSim loads it with (KshapeActive 0.45,
-    Af 0.25, Flen 1.4, FmaxMuscleStrain 0.6, KshapePassive 5); they are written
-    out so that our model does not depend on engine defaults."""
+def thelen_params(fmax, lopt, lts, penn, tendon_strain=0.049, muscle_strain=0.6,
+                  kshape_passive=5.0) -> MuscleParams:
+    """Thelen 2003 figures of this model (and of the 3D ``gait3d`` models).
+    Curve shapes not given by the published models are the values OpenSim
+    loads them with (KshapeActive 0.45, Af 0.25, Flen 1.4, FmaxMuscleStrain
+    0.6, KshapePassive 5); they are written out so that our models do not
+    depend on engine defaults."""
     return MuscleParams(
         max_isometric_force=fmax,
         optimal_fiber_length=lopt,
@@ -284,27 +246,27 @@ def _thelen(fmax, lopt, lts, penn, tendon_strain, muscle_strain=0.6,
 
 LEG_MUSCLES = (
     MuscleRow("hamstrings", "semimem",
-              _thelen(4105.465574, 0.069, 0.349, 0.26179939, 0.049), (
+              thelen_params(4105.465574, 0.069, 0.349, 0.26179939, 0.049), (
                   PointRow("pelvis", (-0.1192, -0.09747, 0.07151)),
                   PointRow("tibia", (-0.0348, -0.03519, -0.01891),
                            active=("knee_angle", -0.558505, 0.174533)),
                   PointRow("tibia", (-0.027, -0.04771, -0.01957)),
               )),
     MuscleRow("bifemsh", "bifemsh",
-              _thelen(557.11475409836, 0.11, 0.117, 0.40142573, 0.049), (
+              thelen_params(557.11475409836, 0.11, 0.117, 0.40142573, 0.049), (
                   PointRow("femur", (0.005, -0.2111, 0.0234)),
                   PointRow("tibia", (-0.0301, -0.036, 0.02943)),
                   PointRow("tibia", (-0.0234, -0.0563, 0.0343)),
               )),
     MuscleRow("glut_max", "glut_max2",
-              _thelen(3337.583607, 0.157, 0.048, 0.0, 0.049), (
+              thelen_params(3337.583607, 0.157, 0.048, 0.0, 0.049), (
                   PointRow("pelvis", (-0.1349, 0.0176, 0.0563)),
                   PointRow("pelvis", (-0.1376, -0.052, 0.0914)),
                   PointRow("femur", (-0.0426, -0.053, 0.0293)),
                   PointRow("femur", (-0.0156, -0.1016, 0.0419)),
               )),
     MuscleRow("iliopsoas", "psoas",
-              _thelen(2697.344262, 0.117, 0.130, 0.13962634, 0.049), (
+              thelen_params(2697.344262, 0.117, 0.130, 0.13962634, 0.049), (
                   PointRow("pelvis", (-0.0647, 0.0887, 0.0289)),
                   PointRow("pelvis", (-0.0238, -0.057, 0.0759)),
                   PointRow("pelvis", (-0.0288, -0.0805, 0.0816),
@@ -313,7 +275,7 @@ LEG_MUSCLES = (
                   PointRow("femur", (-0.0188, -0.0597, 0.0104)),
               )),
     MuscleRow("rect_fem", "rect_fem",
-              _thelen(2191.74098360656, 0.076, 0.346, 0.08726646, 0.049,
+              thelen_params(2191.74098360656, 0.076, 0.346, 0.08726646, 0.049,
                       muscle_strain=1.0), (
                   PointRow("pelvis", (-0.0295, -0.0311, 0.0968)),
                   PointRow("femur", (0.0334, -0.403, 0.0019),
@@ -321,7 +283,7 @@ LEG_MUSCLES = (
                   PointRow("tibia", None, moving=RECT_FEM_INSERTION),
               )),
     MuscleRow("vasti", "vas_int",
-              _thelen(9593.95082, 0.099, 0.102, 0.05235988, 0.049,
+              thelen_params(9593.95082, 0.099, 0.102, 0.05235988, 0.049,
                       muscle_strain=1.0, kshape_passive=9.0), (
                   PointRow("femur", (0.029, -0.1924, 0.031)),
                   PointRow("femur", (0.0335, -0.2084, 0.0285)),
@@ -330,19 +292,19 @@ LEG_MUSCLES = (
                   PointRow("tibia", None, moving=VASTI_INSERTION),
               )),
     MuscleRow("gastroc", "med_gas",
-              _thelen(4690.57377, 0.051, 0.384, 0.29670597, 0.1), (
+              thelen_params(4690.57377, 0.051, 0.384, 0.29670597, 0.1), (
                   PointRow("femur", (-0.019, -0.3929, -0.0235)),
                   PointRow("femur", (-0.03, -0.4022, -0.0258),
                            active=("knee_angle", -0.785398, 0.174533)),
                   PointRow("calcn", (0.0, 0.031, -0.0053)),
               )),
     MuscleRow("soleus", "soleus",
-              _thelen(7924.996721, 0.044, 0.244, 0.43633231, 0.1), (
+              thelen_params(7924.996721, 0.044, 0.244, 0.43633231, 0.1), (
                   PointRow("tibia", (-0.0024, -0.1533, 0.0071)),
                   PointRow("calcn", (0.0, 0.031, -0.0053)),
               )),
     MuscleRow("tib_ant", "tib_ant",
-              _thelen(2116.818162, 0.068, 0.238, 0.08726646, 0.049), (
+              thelen_params(2116.818162, 0.068, 0.238, 0.08726646, 0.049), (
                   PointRow("tibia", (0.0179, -0.1624, 0.0115)),
                   PointRow("tibia", (0.0329, -0.3951, -0.0177)),
                   PointRow("calcn", (0.1166, 0.0178, -0.0305)),
@@ -382,28 +344,13 @@ NOMINAL_HEIGHT = 1.8
 # ----------------------------------------------------------------------------
 # Table helpers
 # ----------------------------------------------------------------------------
-def _mirror(v: Vec3, side: str) -> Vec3:
-    return v if side == "r" else (v[0], v[1], 0.0 - v[2])  # 0.0 - 0.0 is +0.0
-
-
 def _sided(name: str, side: str) -> str:
     """Leg body names get the side suffix; trunk bodies keep their name."""
     return f"{name}_{side}" if name in LEG_BODY_NAMES else name
 
 
-def _vec(v) -> opensim.Vec3:
-    return opensim.Vec3(float(v[0]), float(v[1]), float(v[2]))
-
-
-def _spline(s: Spline) -> opensim.SimmSpline:
-    f = opensim.SimmSpline()
-    for x, y in zip(s.x, s.y):
-        f.addPoint(float(x), float(y))
-    return f
-
-
 def leg_body(row: BodyRow, side: str) -> BodyRow:
-    return BodyRow(f"{row.name}_{side}", row.mass, _mirror(row.com, side), row.inertia)
+    return BodyRow(f"{row.name}_{side}", row.mass, mirror(row.com, side), row.inertia)
 
 
 def leg_joint(row: JointRow, side: str) -> JointRow:
@@ -414,23 +361,16 @@ def leg_joint(row: JointRow, side: str) -> JointRow:
         for c in row.coords
     )
     return JointRow(f"{row.name}_{side}", row.kind, _sided(row.parent, side),
-                    _sided(row.child, side), _mirror(row.location_in_parent, side),
+                    _sided(row.child, side), mirror(row.location_in_parent, side),
                     coords)
 
 
-def leg_muscle(row: MuscleRow, side: str) -> MuscleRow:
-    path = []
-    for p in row.path:
-        active = moving = None
-        if p.active:
-            active = (f"{p.active[0]}_{side}", p.active[1], p.active[2])
-        if p.moving:
-            coord, sx, sy, sz = p.moving
-            moving = (f"{coord}_{side}", sx, sy, sz if side == "r" else sz.negated())
-        location = None if p.location is None else _mirror(p.location, side)
-        path.append(PointRow(_sided(p.body, side), location, active, moving))
-    return MuscleRow(f"{row.name}_{side}", f"{row.point_prefix}_{side}", row.params,
-                     tuple(path))
+def leg_muscle(row: MuscleRow, side: str, body_name=None) -> MuscleRow:
+    """``row`` on leg ``side``; ``body_name(body, side)`` names the bodies of
+    its path points (default: leg bodies get the side suffix)."""
+    body_name = body_name or _sided
+    path = tuple(mirror_point(p, side, body_name(p.body, side)) for p in row.path)
+    return MuscleRow(f"{row.name}_{side}", f"{row.point_prefix}_{side}", row.params, path)
 
 
 def bodies(length_scale: float = 1.0, mass_scale: float = 1.0) -> tuple[BodyRow, ...]:
@@ -506,14 +446,14 @@ def _knee_transform(coord: str, length_scale: float = 1.0) -> opensim.SpatialTra
         (st.upd_rotation1(), (0, 0, 1), opensim.LinearFunction(1.0, 0.0), True),
         (st.upd_rotation2(), (0, 1, 0), opensim.Constant(0.0), False),
         (st.upd_rotation3(), (1, 0, 0), opensim.Constant(0.0), False),
-        (st.upd_translation1(), (1, 0, 0), _spline(KNEE_TX.scaled(length_scale)), True),
-        (st.upd_translation2(), (0, 1, 0), _spline(KNEE_TY.scaled(length_scale)), True),
+        (st.upd_translation1(), (1, 0, 0), make_spline(KNEE_TX.scaled(length_scale)), True),
+        (st.upd_translation2(), (0, 1, 0), make_spline(KNEE_TY.scaled(length_scale)), True),
         (st.upd_translation3(), (0, 0, 1), opensim.Constant(0.0), False),
     )
     for axis, direction, function, uses_coord in axes:
         if uses_coord:
             axis.setCoordinateNames(names)
-        axis.set_axis(_vec(direction))
+        axis.set_axis(vec3(direction))
         axis.set_function(function)
     return st
 
@@ -521,7 +461,7 @@ def _knee_transform(coord: str, length_scale: float = 1.0) -> opensim.SpatialTra
 def _add_joint(model: opensim.Model, row: JointRow, frames: dict,
                length_scale: float = 1.0) -> None:
     parent, child = frames[row.parent], frames[row.child]
-    loc, zero = _vec(row.location_in_parent), opensim.Vec3(0.0)
+    loc, zero = vec3(row.location_in_parent), opensim.Vec3(0.0)
     if row.kind == "planar":
         joint = opensim.PlanarJoint(row.name, parent, loc, zero, child, zero, zero)
     elif row.kind == "pin":
@@ -549,34 +489,8 @@ def _add_joint(model: opensim.Model, row: JointRow, frames: dict,
 def _add_muscle(model: opensim.Model, muscle_model: str, row: MuscleRow,
                 frames: dict, coords: dict) -> None:
     muscle = make_muscle(muscle_model, row.name, row.params)
-    path_points = muscle.updGeometryPath().updPathPointSet()
     for i, p in enumerate(row.path, start=1):
-        name = f"{row.point_prefix}-P{i}"
-        body = frames[p.body]
-        if p.moving:
-            coord, sx, sy, sz = p.moving
-            point = opensim.MovingPathPoint()
-            point.setName(name)
-            point.setParentFrame(body)
-            point.set_x_location(_spline(sx))
-            point.set_y_location(_spline(sy))
-            point.set_z_location(_spline(sz))
-            point.setXCoordinate(coords[coord])
-            point.setYCoordinate(coords[coord])
-            point.setZCoordinate(coords[coord])
-            path_points.adoptAndAppend(point)
-        elif p.active:
-            coord, lo, hi = p.active
-            point = opensim.ConditionalPathPoint()
-            point.setName(name)
-            point.setParentFrame(body)
-            point.set_location(_vec(p.location))
-            point.setCoordinate(coords[coord])
-            point.setRangeMin(lo)
-            point.setRangeMax(hi)
-            path_points.adoptAndAppend(point)
-        else:
-            muscle.addNewPathPoint(name, body, _vec(p.location))
+        add_path_point(muscle, frames[p.body], coords, f"{row.point_prefix}-P{i}", p)
     model.addForce(muscle)
 
 
@@ -600,60 +514,32 @@ def build(muscle_model: str = "thelen2003", height: float | None = None,
             raise ValueError(f"{label} must be positive, got {value!r}")
     ls = 1.0 if height is None else height / NOMINAL_HEIGHT
     ms = 1.0 if mass is None else mass / total_mass()
-    model = opensim.Model()
-    model.setName(MODEL_NAME)
-    model.setGravity(opensim.Vec3(0.0, GRAVITY, 0.0))
+    model = new_model(MODEL_NAME, (0.0, GRAVITY, 0.0))
 
     frames: dict = {"ground": model.getGround()}
     for b in bodies(ls, ms):
-        body = opensim.Body(b.name, b.mass, _vec(b.com),
-                            opensim.Inertia(*b.inertia, 0.0, 0.0, 0.0))
-        model.addBody(body)
-        frames[b.name] = body
+        frames[b.name] = add_body(model, b.name, b.mass, b.com, (*b.inertia, 0.0, 0.0, 0.0))
 
     for j in joints(ls):
         _add_joint(model, j, frames, ls)
-    coords = {}
-    for j in range(model.getJointSet().getSize()):
-        joint = model.getJointSet().get(j)
-        for i in range(joint.numCoordinates()):
-            coords[joint.get_coordinates(i).getName()] = joint.get_coordinates(i)
+    coords = coordinates_by_name(model)
 
     for m in muscles(ls):
         _add_muscle(model, muscle_model, m, frames, coords)
 
     # Foot-ground contact: a half space on the ground (its normal is +y after
     # the -90 deg rotation about z) and two spheres per foot.
-    model.addContactGeometry(opensim.ContactHalfSpace(
-        _vec(PLATFORM.location), _vec(PLATFORM.orientation), model.getGround(),
-        PLATFORM.name))
+    add_ground_half_space(model, PLATFORM)
     for side in SIDES:
         for s in FOOT_SPHERES:
-            model.addContactGeometry(opensim.ContactSphere(
-                s.radius * ls, _vec(_scale3(_mirror(s.location, side), ls)),
-                frames[_sided(s.body, side)], f"{side}_{s.name}"))
+            add_contact_sphere(model, f"{side}_{s.name}", _sided(s.body, side), s.radius * ls,
+                               _scale3(mirror(s.location, side), ls))
     for side in SIDES:
         c = FOOT_CONTACT
-        force = opensim.HuntCrossleyForce()
-        force.setName(f"{c.name}_{side}")
-        force.addGeometry(PLATFORM.name)
-        for s in c.spheres:
-            force.addGeometry(f"{side}_{s}")
-        force.setStiffness(c.stiffness)
-        force.setDissipation(c.dissipation)
-        force.setStaticFriction(c.static_friction)
-        force.setDynamicFriction(c.dynamic_friction)
-        force.setViscousFriction(c.viscous_friction)
-        force.setTransitionVelocity(c.transition_velocity)
-        model.addForce(force)
+        add_hunt_crossley_force(model, f"{c.name}_{side}",
+                                (PLATFORM.name, *(f"{side}_{s}" for s in c.spheres)), c)
 
-    for lim in LEG_LIMITS:
-        for side in SIDES:
-            force = opensim.CoordinateLimitForce(
-                f"{lim.coordinate}_{side}", lim.upper_limit, lim.upper_stiffness,
-                lim.lower_limit, lim.lower_stiffness, lim.damping, lim.transition)
-            force.setName(f"{lim.name}_{side}")
-            model.addForce(force)
+    add_leg_limits(model, LEG_LIMITS, SIDES)
 
     model.finalizeConnections()
     return model
