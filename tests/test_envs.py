@@ -277,3 +277,12 @@ def test_visualizer_opens_under_xvfb(tmp_path):
                             text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     assert "survived" in result.stdout
+
+
+def test_explicit_reset_seed_replaces_the_constructor_seed():
+    env = ArmEnv(seed=11)
+    first = env.reset(seed=3)
+    following = env.reset()
+    # the constructor's seed is not used later: the stream just continues
+    assert not np.array_equal(following, ArmEnv().reset(seed=11))
+    np.testing.assert_array_equal(first, ArmEnv().reset(seed=3))

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import importlib
 import inspect
 from typing import Any, Callable
 
@@ -54,8 +55,9 @@ class ClassicEnv:
 
     def reset(self, seed: int | None = None, obs_as_dict: bool = False, **options: Any):
         """Start an episode; ``options`` are the task's reset options (e.g. ``difficulty``)."""
-        if seed is None and self._seed is not None:
-            seed, self._seed = self._seed, None  # seed once, then continue the stream
+        if seed is None:
+            seed = self._seed  # the constructor's seed seeds the first episode only
+        self._seed = None
         observation, _ = self.env.reset(seed=seed, options=options)
         self.istep = 0
         return self.env.observation_dict() if obs_as_dict else observation
@@ -113,6 +115,10 @@ class OsimEnv(ClassicEnv):
 
 
 def classic_env_class(task_class: type[Task]) -> type[ClassicEnv]:
-    """The classic env class for a registered task (``ArmEnv`` for `ArmReach`, ...)."""
+    """The classic env class for a registered task (``ArmEnv`` for `ArmReach`, ...):
+    the task's hand-written ``classic_class`` if it names one, else generated."""
+    if task_class.classic_class:
+        module, name = task_class.classic_class.split(":")
+        return getattr(importlib.import_module(module), name)
     return type(task_class.classic_name, (ClassicEnv,), {
         "task_class": task_class, "__doc__": task_class.__doc__, "__module__": "osim.env"})

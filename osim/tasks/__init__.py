@@ -12,6 +12,7 @@ from osim.tasks.gait import HumanGait
 from osim.tasks.human import HumanTask
 from osim.tasks.jump import HumanJump
 from osim.tasks.l2run import L2Run
+from osim.tasks.prosthetics import Prosthetics
 from osim.tasks.stand import HumanStand
 
 TASKS: dict[str, type[Task]] = {
@@ -21,7 +22,9 @@ TASKS: dict[str, type[Task]] = {
     "Jump": HumanJump,
     "Gait": HumanGait,
     "L2Run": L2Run,
+    "Prosthetics": Prosthetics,
 }
 
 __all__ = ["TASKS", "Task", "ObsEntry", "ModelTask", "ArmReach", "HumanTask",
-           "HumanStand", "HumanCrouch", "HumanJump", "HumanGait", "L2Run"]
+           "HumanStand", "HumanCrouch", "HumanJump", "HumanGait", "L2Run",
+           "Prosthetics"]

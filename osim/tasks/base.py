@@ -49,6 +49,9 @@ class Task:
     max_episode_steps: ClassVar[int] = 1000
     step_size: ClassVar[float] = 0.01
     classic_name: ClassVar[str | None] = None
+    # "module:Class" of a hand-written classic env class to use instead of the
+    # generated one (e.g. for different defaults); None: generate it.
+    classic_class: ClassVar[str | None] = None
 
     def __init__(self, **options: Any):
         if options:
