@@ -8,9 +8,10 @@ import numpy as np
 import opensim
 
 from osim.models import human as human_model
+from osim.models.builder import add_hunt_crossley_force
 from osim.sim import Simulation
 from osim.tasks.base import ObsEntry
-from osim.tasks.human import BODIES, JOINT_LABELS, PELVIS_LABELS, HumanTask
+from osim.tasks.human import HumanTask
 
 FOOT_SPHERES = ("r_heel", "r_toe", "l_heel", "l_toe")
 PSOAS = ("iliopsoas_l", "iliopsoas_r")  # observation order: left, right
@@ -125,20 +126,11 @@ class L2Run(HumanTask):
         x, y, r = PARKED
         if self.max_obstacles:
             for sphere in FOOT_SPHERES:
-                force = opensim.HuntCrossleyForce()
-                force.setName(obstacle_force_name(sphere))
-                force.addGeometry(sphere)
-                for i in range(self.max_obstacles):
+                names = [obstacle_name(i, sphere) for i in range(self.max_obstacles)]
+                for name in names:
                     model.addContactGeometry(opensim.ContactSphere(
-                        r, opensim.Vec3(x, y, 0.0), model.getGround(), obstacle_name(i, sphere)))
-                    force.addGeometry(obstacle_name(i, sphere))
-                force.setStiffness(c.stiffness)
-                force.setDissipation(c.dissipation)
-                force.setStaticFriction(c.static_friction)
-                force.setDynamicFriction(c.dynamic_friction)
-                force.setViscousFriction(c.viscous_friction)
-                force.setTransitionVelocity(c.transition_velocity)
-                model.addForce(force)
+                        r, opensim.Vec3(x, y, 0.0), model.getGround(), name))
+                add_hunt_crossley_force(model, obstacle_force_name(sphere), [sphere, *names], c)
         model.finalizeConnections()
         return model
 
@@ -223,15 +215,9 @@ class L2Run(HumanTask):
 
     # ------------------------------------------------------ observation
     def observation_spec(self, sim: Simulation) -> list[ObsEntry]:
-        self.layout(sim)
-        return [
-            ObsEntry("pelvis_pos", PELVIS_LABELS),
-            ObsEntry("pelvis_vel", PELVIS_LABELS),
-            ObsEntry("joint_pos", JOINT_LABELS),
-            ObsEntry("joint_vel", JOINT_LABELS),
-            ObsEntry("com_pos", ("x", "y")),
-            ObsEntry("com_vel", ("x", "y")),
-            ObsEntry("body_pos", tuple(f"{b}_{axis}" for b in BODIES for axis in "xy")),
+        # The HUMAN observation without activations, then L2Run's own entries.
+        common = [e for e in super().observation_spec(sim) if e.key != "muscle_activation"]
+        return common + [
             ObsEntry("psoas_strength", ("left", "right"), 0.0, np.inf),
             ObsEntry("next_obstacle", ("dx", "y", "radius")),
         ]
