@@ -315,3 +315,14 @@ def test_reinitialize_keeps_the_state_and_applies_property_changes():
     sim.reinitialize()
     desc = env.state_dict()
     assert abs(desc["forces"]["foot_r"][1]) > 10 * abs(desc["forces"]["foot_l"][1])
+
+
+def test_obstacles_beyond_three_go_further_ahead():
+    from osim.env import OsimGymEnv
+
+    env = OsimGymEnv("L2Run", max_obstacles=6)
+    env.reset(seed=4, options={"difficulty": 1})
+    start = env.task.episode["pelvis_x"]
+    ahead = sorted(x - start for x, _, _ in env.task.episode["obstacles"])
+    assert len(ahead) == 6
+    assert all(1 <= x < 5 for x in ahead[:3]) and all(5 <= x < 9 for x in ahead[3:])

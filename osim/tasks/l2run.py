@@ -81,7 +81,8 @@ class L2Run(HumanTask):
 
     * 0: no obstacles, psoas nominal;
     * 1: ``max_obstacles`` (constructor option, default 3) obstacles, centre
-      x ~ U(1, 5) m ahead of the pelvis's start, radius r = 0.05 + Exp(scale
+      x ~ U(1, 5) m ahead of the pelvis's start (obstacles 4-6 in U(5, 9),
+      and so on: three per further 4 m), radius r = 0.05 + Exp(scale
       0.05), centre y = U(-0.25, 0.25) * r; psoas nominal;
     * 2: as 1, and each psoas's max isometric force is scaled by
       max(0.5, 1 - N(0, 0.1)), left and right drawn separately.
@@ -190,8 +191,9 @@ class L2Run(HumanTask):
         # Draws come before the model is placed, so they do not depend on the pose
         # noise; the pelvis start x is read after.
         if difficulty >= 1:
-            for _ in range(self.max_obstacles):
-                x = rng.uniform(1.0, 5.0)
+            for i in range(self.max_obstacles):
+                # three per 4 m: the first three as in 2017, more go further ahead
+                x = rng.uniform(1.0, 5.0) + 4.0 * (i // 3)
                 r = 0.05 + rng.exponential(0.05)
                 y = rng.uniform(-0.25, 0.25) * r
                 obstacles.append([x, y, r])
