@@ -171,3 +171,25 @@ def test_table_rows_are_consistent():
     for row in arm.MUSCLES:
         assert {w.wrap_object for w in row.wraps} <= wrap_names
     assert math.isclose(sum(b.mass for b in arm.BODIES), 3.398887)
+
+
+def test_joint_stops_keep_the_elbow_in_range_and_are_off_by_default():
+    import numpy as np
+
+    from osim.models import build_model
+    from osim.sim import Simulation
+
+    assert not any(f.getConcreteClassName() == "CoordinateLimitForce"
+                   for f in build_model("arm").getForceSet())
+    triceps_only = np.array([1.0, 1.0, 1.0, 0.0, 0.0, 0.0])
+    lowest = {}
+    for stops in (False, True):
+        sim = Simulation(build_model("arm", joint_stops=stops), preset="fast")
+        sim.reset(coordinates={"r_elbow_flex": 0.5})
+        elbow = []
+        for _ in range(60):
+            sim.step(triceps_only)
+            elbow.append(sim.coordinate("r_elbow_flex"))
+        lowest[stops] = min(elbow)
+    assert lowest[False] < -0.3  # the reference arm hyperextends far (-0.48 rad measured)
+    assert lowest[True] > -0.09  # within 5 degrees of full extension, at full triceps

@@ -271,11 +271,24 @@ COORDINATE_NAMES = tuple(row.coordinate.name for row in JOINTS)
 MUSCLE_NAMES = tuple(row.name for row in MUSCLES)
 
 
-def build(muscle_model: str = DEFAULT_MUSCLE_MODEL) -> opensim.Model:
+# Joint stops (not in the reference model, off by default): the reference arm
+# has no elbow stop, so strong triceps drive the elbow past full extension into
+# a region so stiff that steps fall to ~5/s. A CoordinateLimitForce at each
+# coordinate's range keeps it within a few degrees (name, coordinate, upper and
+# lower limit in degrees; stiffness N*m/deg, damping N*m*s/deg, transition deg).
+JOINT_STOPS = (
+    ("ShoulderStop", "r_shoulder_elev", 180.0, -90.0),
+    ("ElbowStop", "r_elbow_flex", 130.0, 0.0),
+)
+JOINT_STOP_STIFFNESS, JOINT_STOP_DAMPING, JOINT_STOP_TRANSITION = 10.0, 0.05, 2.0
+
+
+def build(muscle_model: str = DEFAULT_MUSCLE_MODEL, joint_stops: bool = False) -> opensim.Model:
     """Build the arm; returns a finalized model on which ``initSystem`` was not called.
 
     ``muscle_model`` is one of ``builder.MUSCLE_MODELS`` ("thelen2003",
     "millard2012", "degroote2016"); anything else raises ``ValueError``.
+    ``joint_stops=True`` adds the `JOINT_STOPS` limit forces (the reference has none).
     """
     check_muscle_model(muscle_model)
     model = new_model(MODEL_NAME, GRAVITY)
@@ -314,6 +327,14 @@ def build(muscle_model: str = DEFAULT_MUSCLE_MODEL) -> opensim.Model:
 
     for name, body, location in MARKERS:
         add_marker(model, name, body, location)
+
+    if joint_stops:
+        for name, coordinate, upper, lower in JOINT_STOPS:
+            stop = opensim.CoordinateLimitForce(
+                coordinate, upper, JOINT_STOP_STIFFNESS, lower, JOINT_STOP_STIFFNESS,
+                JOINT_STOP_DAMPING, JOINT_STOP_TRANSITION)
+            stop.setName(name)
+            model.addForce(stop)
 
     model.finalizeConnections()
     return model

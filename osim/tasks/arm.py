@@ -17,7 +17,9 @@ class ArmReach(Task):
     ``U(SHOULDER_RANGE)`` and an elbow flexion ``U(ELBOW_RANGE)`` are drawn and the
     target is where the hand (wrist marker ``r_radius_styloid``) would be in that
     pose, so every target is reachable. The arm starts hanging at its default
-    pose with muscles in equilibrium. Episodes last 200 steps of 0.01 s and never
+    pose with muscles in equilibrium. The task's arm has joint stops at the
+    shoulder and elbow ranges (``osim.models.arm.JOINT_STOPS``; the reference
+    model has none and its elbow hyperextends into a very stiff region). Episodes last 200 steps of 0.01 s and never
     terminate early.
 
     Reward per step (as the 2017 osim-rl ArmEnv)::
@@ -42,6 +44,7 @@ class ArmReach(Task):
     """
 
     model = "arm"
+    model_options = {"joint_stops": True}  # see osim.models.arm.JOINT_STOPS
     max_episode_steps = 200
     classic_name = "ArmEnv"
 

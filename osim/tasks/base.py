@@ -59,10 +59,13 @@ class Task:
         self.episode: dict[str, Any] = {}
 
     # ------------------------------------------------------------- model
+    # Options for the model's build() that this task needs (e.g. the ARM's joint stops).
+    model_options: ClassVar[dict[str, Any]] = {}
+
     def build_model(self, muscle_model: str = "thelen2003") -> opensim.Model:
         from osim.models import build_model
 
-        return build_model(self.model, muscle_model=muscle_model)
+        return build_model(self.model, muscle_model=muscle_model, **self.model_options)
 
     # ----------------------------------------------------------- actions
     def action_size(self, sim: Simulation) -> int:
