@@ -274,13 +274,16 @@ MUSCLE_NAMES = tuple(row.name for row in MUSCLES)
 # Joint stops (not in the reference model, off by default): the reference arm
 # has no elbow stop, so strong triceps drive the elbow past full extension into
 # a region so stiff that steps fall to ~5/s. A CoordinateLimitForce at each
-# coordinate's range keeps it within a few degrees (name, coordinate, upper and
-# lower limit in degrees; stiffness N*m/deg, damping N*m*s/deg, transition deg).
+# coordinate's range holds it (7 degrees past full extension at full triceps).
+# The 10-degree transition keeps the onset smooth enough to integrate: with 2
+# degrees every preset was off by 1e-2 rad after 1 s, with 10 under 1e-3.
+# Rows: name, coordinate, upper and lower limit (deg); stiffness N*m/deg,
+# damping N*m*s/deg, transition deg below.
 JOINT_STOPS = (
     ("ShoulderStop", "r_shoulder_elev", 180.0, -90.0),
     ("ElbowStop", "r_elbow_flex", 130.0, 0.0),
 )
-JOINT_STOP_STIFFNESS, JOINT_STOP_DAMPING, JOINT_STOP_TRANSITION = 10.0, 0.05, 2.0
+JOINT_STOP_STIFFNESS, JOINT_STOP_DAMPING, JOINT_STOP_TRANSITION = 10.0, 0.05, 10.0
 
 
 def build(muscle_model: str = DEFAULT_MUSCLE_MODEL, joint_stops: bool = False) -> opensim.Model:
