@@ -324,17 +324,15 @@ class Simulation:
         """
         self.set_excitations(excitations)
         target_time = (self.step_count + 1) * self.step_size
-        start = opensim.State(self.state)
         try:
             self._manager.initialize(self.state)
             new_state = self._manager.integrate(target_time)
         except Exception as err:
-            self.state = start
-            raise SimulationError(f"integration failed at t={start.getTime():.3f}s: "
+            # self.state is our own copy: a failed integration never touched it
+            raise SimulationError(f"integration failed at t={self.time:.3f}s: "
                                   f"{_first_line(err)}") from None
         y = new_state.getY().to_numpy()
         if not np.all(np.isfinite(y)):
-            self.state = start
             raise SimulationError(f"non-finite state after t={target_time:.3f}s")
         self.state = opensim.State(new_state)  # ours, not a view into the manager
         self.step_count += 1
@@ -375,7 +373,7 @@ class Simulation:
         return np.array([c.getAccelerationValue(self.state) for c in self.coordinates])
 
     def coordinate(self, name: str) -> float:
-        return float(self._y()[self._y_index[_coord_key(self.model, name)]])
+        return float(self._y()[self._q_idx[self.coordinate_names.index(name)]])
 
     def muscle_activations(self) -> np.ndarray:
         if self._activation_idx is not None:
@@ -503,10 +501,6 @@ def _concrete(muscle: opensim.Muscle):
     """The muscle as its own class (Thelen2003Muscle, ...), to reach its properties."""
     cls = getattr(opensim, muscle.getConcreteClassName(), None)
     return cls.safeDownCast(muscle) if cls is not None and hasattr(cls, "safeDownCast") else muscle
-
-
-def _coord_key(model: opensim.Model, name: str) -> str:
-    return f"{model.getCoordinateSet().get(name).getAbsolutePathString()}/value"
 
 
 _warned: set[str] = set()
