@@ -1,9 +1,8 @@
-"""The ``osim-rl`` command line (also ``python -m osim``)."""
+"""``osim-rl demo``: episodes with random muscle excitations, to see an env run."""
 
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 
 
@@ -34,23 +33,11 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
+def add_parser(commands) -> None:
     from osim.tasks import TASKS
 
-    parser = argparse.ArgumentParser(prog="osim-rl", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True)
     demo = commands.add_parser("demo", help="run episodes with random muscle excitations")
     demo.add_argument("--env", default="Arm", choices=sorted(TASKS), help="task (default: Arm)")
     demo.add_argument("--episodes", type=int, default=3)
     demo.add_argument("--seed", type=int, default=0)
     demo.set_defaults(run=_demo)
-    return parser
-
-
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    return args.run(args)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Seeing the model move: frames, videos and plots."""
