@@ -1,9 +1,11 @@
 # The two commands a newcomer runs on a fresh machine (see README):
-#   make demo   set up .venv and run the main job (a short ARM run with a visible result)
+#   make demo   set up .venv and run the main job: a short ARM training run, with its curve
 #   make test   set up .venv and run the test suite
 VENV ?= .venv
 PY := $(VENV)/bin/python
-STAMP := $(VENV)/.installed
+# torch first, pinned: the CPU build this machine keeps locally. Left to a range,
+# pip would fetch the newest CUDA build (gigabytes) for stable-baselines3.
+TORCH ?= torch==2.13.0
 
 .PHONY: demo test test-all setup clean
 
@@ -11,19 +13,23 @@ $(PY):
 	python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 
-$(STAMP): $(PY) pyproject.toml setup.py
+$(VENV)/.torch: $(PY)
+	$(PY) -m pip install --quiet "$(TORCH)"
+	touch $@
+
+$(VENV)/.installed-dev: $(VENV)/.torch pyproject.toml setup.py
 	$(PY) -m pip install --quiet -e ".[dev]"
-	touch $(STAMP)
+	touch $@
 
-setup: $(STAMP)
+setup: $(VENV)/.installed-dev
 
-demo: $(STAMP)
+demo: setup
 	$(PY) -m osim demo
 
-test: $(STAMP)
+test: setup
 	$(PY) -m pytest
 
-test-all: $(STAMP)
+test-all: setup
 	$(PY) -m pytest -m ""
 
 clean:

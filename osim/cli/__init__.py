@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 COMMANDS = [
@@ -25,8 +26,20 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run a command. User errors (a missing or bad file, a bad value) end with one line on
+    stderr and exit code 1; argparse's own errors exit with 2. ``OSIM_RL_DEBUG=1`` shows the
+    traceback instead."""
     args = build_parser().parse_args(argv)
-    return args.run(args)
+    try:
+        return args.run(args)
+    except (FileNotFoundError, IsADirectoryError, PermissionError, ValueError) as err:
+        if os.environ.get("OSIM_RL_DEBUG"):
+            raise
+        print(f"osim-rl {args.command}: error: {err}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"osim-rl {args.command}: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

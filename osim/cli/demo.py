@@ -13,9 +13,14 @@ def _demo(args: argparse.Namespace) -> int:
 
     from osim.tasks import TASKS
 
-    env = CLASSIC_ENVS[TASKS[args.env].classic_name](seed=args.seed)
+    if args.model is not None:
+        from osim.env import OsimEnv
+
+        env, name = OsimEnv(model_path=args.model, seed=args.seed), args.model
+    else:
+        env, name = CLASSIC_ENVS[TASKS[args.env].classic_name](seed=args.seed), args.env
     rng = np.random.default_rng(args.seed)
-    print(f"{args.env}: {env.action_space.shape[0]} actions, "
+    print(f"{name}: {env.action_space.shape[0]} actions, "
           f"{env.observation_space.shape[0]} observations, {env.time_limit} steps per episode")
     steps, start = 0, time.perf_counter()
     for episode in range(args.episodes):
@@ -33,11 +38,21 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
 def add_parser(commands) -> None:
     from osim.tasks import TASKS
 
     demo = commands.add_parser("demo", help="run episodes with random muscle excitations")
-    demo.add_argument("--env", default="Arm", choices=sorted(TASKS), help="task (default: Arm)")
-    demo.add_argument("--episodes", type=int, default=3)
+    which = demo.add_mutually_exclusive_group()
+    which.add_argument("--env", default="Arm", choices=sorted(TASKS), help="task (default: Arm)")
+    which.add_argument("--model", metavar="FILE.osim",
+                       help="any OpenSim model file instead of a task (every muscle an action)")
+    demo.add_argument("--episodes", type=_positive_int, default=3)
     demo.add_argument("--seed", type=int, default=0)
     demo.set_defaults(run=_demo)
