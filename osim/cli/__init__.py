@@ -14,6 +14,8 @@ import sys
 
 COMMANDS = [
     "demo",
+    "record",
+    "plot",
 ]
 
 

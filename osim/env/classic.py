@@ -25,7 +25,8 @@ class ClassicEnv:
             runs headless otherwise).
         integrator_accuracy: integrator accuracy; default from the "default" preset.
         seed: seed of the env's RNG (targets, perturbations); ``reset(seed=)`` reseeds.
-        **options: more keyword arguments of `osim.env.OsimGymEnv` and the task.
+        **options: more keyword arguments of `osim.env.OsimGymEnv` and the task
+            (e.g. ``render_mode="rgb_array"``, ``camera="front"``).
 
     An episode ends (``done``) when the task terminates, the simulation fails
     (``info["sim_error"]``) or ``time_limit`` steps have passed.
@@ -85,8 +86,17 @@ class ClassicEnv:
         self.env.set_state(snapshot)
         self.istep = snapshot.extra.get("istep", 0)
 
-    def render(self):
-        return self.env.render()
+    def render(self, mode: str | None = None):
+        """``render(mode="rgb_array")`` (or an env made with ``render_mode="rgb_array"``)
+        returns the current frame as an (height, width, 3) uint8 array; with
+        ``visualize=True`` the Simbody window follows every step by itself."""
+        if mode is None:
+            return self.env.render()
+        if mode == "rgb_array":
+            return self.env._rgb_frame()
+        if mode == "human":
+            return None
+        raise ValueError(f"unsupported render mode {mode!r}; choose 'rgb_array' or 'human'")
 
     def close(self) -> None:
         self.env.close()

@@ -8,7 +8,8 @@ import gymnasium
 import numpy as np
 
 from osim.env import spaces as osim_spaces
-from osim.sim import Simulation, SimState, SimulationError, check_action
+from osim.render import check_view
+from osim.sim import SimState, Simulation, SimulationError, check_action
 from osim.tasks import TASKS, Task
 
 
@@ -29,11 +30,14 @@ class OsimGymEnv(gymnasium.Env):
 
     Args:
         task: a name in `osim.tasks.TASKS` (e.g. ``"Arm"``), a `Task` class or instance.
-        render_mode: ``None`` or ``"human"`` (the Simbody visualizer, when a display exists).
+        render_mode: ``None``, ``"human"`` (the Simbody visualizer, when a display
+            exists) or ``"rgb_array"`` (`render` returns a frame: see `osim.render`).
         obs_as_dict: observations as a ``Dict`` of named vectors instead of one flat vector.
         muscle_model: muscle model of the built model (see `osim.models.MUSCLE_MODELS`).
         preset, integrator, accuracy, step_size: simulation settings (see `osim.sim.Simulation`).
         visualize: same as ``render_mode="human"``.
+        width, height, camera: size (pixels) and view (``"side"``, ``"front"``,
+            ``"top"``) of ``"rgb_array"`` frames.
         verbose: let OpenSim print its log.
         **task_options: passed to the task's constructor.
 
@@ -44,20 +48,23 @@ class OsimGymEnv(gymnasium.Env):
     ``info["reward_terms"]`` names the terms that sum to the reward.
     """
 
-    metadata = {"render_modes": ["human"], "render_fps": 100}
+    metadata = {"render_modes": ["human", "rgb_array"], "render_fps": 100}
 
     def __init__(self, task: str | Task | type[Task] = "Arm", *, render_mode: str | None = None,
                  obs_as_dict: bool = False, muscle_model: str = "thelen2003",
                  preset: str = "default", integrator: str | None = None,
                  accuracy: float | None = None, step_size: float | None = None,
-                 visualize: bool = False, verbose: bool = False, **task_options: Any):
+                 visualize: bool = False, verbose: bool = False, width: int = 480,
+                 height: int = 480, camera: str = "side", **task_options: Any):
+        check_view(width, height, camera)
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ValueError(f"unsupported render_mode {render_mode!r}; "
                              f"choose one of {self.metadata['render_modes']} or None")
         self._init_kwargs = dict(
             task=task, render_mode=render_mode, obs_as_dict=obs_as_dict,
             muscle_model=muscle_model, preset=preset, integrator=integrator, accuracy=accuracy,
-            step_size=step_size, visualize=visualize, verbose=verbose, **task_options)
+            step_size=step_size, visualize=visualize, verbose=verbose, width=width, height=height,
+            camera=camera, **task_options)
         self.render_mode = render_mode
         self.task = make_task(task, **task_options)
         self.sim = Simulation(
@@ -72,6 +79,10 @@ class OsimGymEnv(gymnasium.Env):
         self.observation_space = (osim_spaces.dict_space(self.observation_spec) if obs_as_dict
                                   else osim_spaces.box_space(self.observation_spec))
         self._last_observation: dict[str, np.ndarray] | None = None
+        # one frame per control step; an instance copy, as step_size varies per env
+        self.metadata = {**self.metadata, "render_fps": 1.0 / self.sim.step_size}
+        self._view = {"width": width, "height": height, "camera": camera}
+        self._renderer = None
 
     # ------------------------------------------------------------- API
     def reset(self, *, seed: int | None = None, options: dict | None = None):
@@ -112,7 +123,27 @@ class OsimGymEnv(gymnasium.Env):
         self._last_observation = self.task.observe(self.sim)
 
     def render(self):
-        return None  # "human" draws in the visualizer at every step
+        """The current frame as an (height, width, 3) uint8 array with
+        ``render_mode="rgb_array"``; ``None`` otherwise ("human" draws in the
+        visualizer at every step)."""
+        if self.render_mode == "rgb_array":
+            return self._rgb_frame()
+        if self.render_mode is None:
+            gymnasium.logger.warn(
+                "render() called without a render_mode: make the env with "
+                "render_mode='rgb_array' for frames (or 'human' for the visualizer)")
+        return None
+
+    def _rgb_frame(self) -> np.ndarray:
+        """A frame whatever the render_mode (videos of envs made without one)."""
+        try:
+            from osim.render.scene import SceneRenderer, task_overlays
+        except ImportError as err:
+            raise ImportError(f"rgb_array frames need Pillow ({err}); "
+                              "pip install 'osim-rl[render]'") from None
+        if self._renderer is None or self._renderer.sim is not self.sim:
+            self._renderer = SceneRenderer(self.sim, **self._view)
+        return self._renderer.render(task_overlays(self.task))
 
     def close(self):
         pass

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -49,6 +50,81 @@ def plot_learning_curve(csv_path: str | Path, png_path: str | Path, *, window: i
     ax.set_ylabel("episode reward")
     ax.set_title(title or Path(csv_path).parent.name)
     ax.grid(alpha=0.3)
+    fig.tight_layout()
+    png_path = Path(png_path)
+    fig.savefig(png_path)
+    plt.close(fig)
+    return png_path
+
+
+def episode_trace(env, policy_fn, seed: int | None = None,
+                  max_steps: int | None = None) -> dict[str, Any]:
+    """Run one episode of ``policy_fn(observation) -> action`` on a Gymnasium osim
+    env (wrapped or not) and record what `plot_episode` draws: ``time`` (s), the
+    rotational ``joints`` (deg, by coordinate name), muscle ``activations`` (by
+    muscle name) and ``reward_terms`` (by term name), one row per step."""
+    import opensim
+
+    base = env.unwrapped
+    sim = base.sim
+    observation, _ = env.reset(seed=seed)
+    joints = [i for i, c in enumerate(sim.coordinates)
+              if c.getMotionType() == opensim.Coordinate.Rotational]
+    rows: dict[str, list] = {"time": [], "joints": [], "activations": []}
+    terms: dict[str, list[float]] = {}
+    steps = 0
+    while max_steps is None or steps < max_steps:
+        observation, _, terminated, truncated, info = env.step(policy_fn(observation))
+        steps += 1
+        rows["time"].append(sim.time)
+        rows["joints"].append(np.degrees(sim.coordinate_values()[joints]))
+        rows["activations"].append(sim.muscle_activations())
+        for name, value in info.get("reward_terms", {}).items():
+            terms.setdefault(name, [np.nan] * (steps - 1)).append(float(value))
+        for values in terms.values():
+            values.extend([np.nan] * (steps - len(values)))
+        if terminated or truncated:
+            break
+    joint_rows = np.array(rows["joints"]).reshape(steps, len(joints))
+    activation_rows = np.array(rows["activations"]).reshape(steps, sim.num_muscles)
+    return {
+        "time": np.array(rows["time"]),
+        "joints": {sim.coordinate_names[i]: joint_rows[:, k] for k, i in enumerate(joints)},
+        "activations": {n: activation_rows[:, k] for k, n in enumerate(sim.muscle_names)},
+        "reward_terms": {n: np.array(v) for n, v in terms.items()},
+    }
+
+
+def plot_episode(trace: dict[str, Any], png_path: str | Path, *, title: str | None = None) -> Path:
+    """Three stacked panels over time: joint angles (deg), muscle activations and
+    reward terms, from a trace as `episode_trace` returns it."""
+    time = np.asarray(trace.get("time", []), dtype=float)
+    if time.ndim != 1 or not len(time):
+        raise ValueError("the trace has no steps: it needs a non-empty 'time' array")
+    panels = (("joints", "joint angle (deg)"), ("activations", "muscle activation"),
+              ("reward_terms", "reward term"))
+    plt = _pyplot()
+    fig, axes = plt.subplots(3, 1, figsize=(9, 9), dpi=100, sharex=True)
+    for ax, (key, label) in zip(axes, panels):
+        series = trace.get(key, {})
+        for i, (name, values) in enumerate(series.items()):
+            values = np.asarray(values, dtype=float)
+            if values.shape != time.shape:
+                raise ValueError(f"trace[{key!r}][{name!r}] has {values.shape[0] if values.ndim else 0} "
+                                 f"values for {len(time)} time steps")
+            ax.plot(time, values, label=name, linewidth=1.2,
+                    linestyle="-" if i < 10 else "--")  # the colour cycle has ten colours
+        if not series:
+            ax.text(0.5, 0.5, "none", ha="center", va="center", transform=ax.transAxes)
+        else:
+            ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7,
+                      ncol=1 + len(series) // 12, frameon=False)
+        ax.set_ylabel(label)
+        ax.grid(alpha=0.3)
+    axes[1].set_ylim(-0.02, 1.02)
+    axes[-1].set_xlabel("time (s)")
+    if title:
+        axes[0].set_title(title)
     fig.tight_layout()
     png_path = Path(png_path)
     fig.savefig(png_path)

@@ -1,0 +1,126 @@
+"""``osim-rl record``: a video (.mp4 or .gif) of episodes of a simple policy."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def make_policy(name: str, env, seed: int | None):
+    """``random`` (uniform excitations, seeded), ``zero`` (muscles off) or
+    ``MODULE:FACTORY``, a function ``FACTORY(env) -> policy(observation) -> action``
+    (e.g. ``osim.render.demo_policies:arm_reach``)."""
+    import importlib
+
+    import numpy as np
+
+    space = env.action_space
+    if name == "zero":
+        return lambda observation: np.zeros(space.shape, dtype=space.dtype)
+    if name == "random":
+        rng = np.random.default_rng(seed)
+        return lambda observation: rng.uniform(0.0, 1.0, space.shape).astype(space.dtype)
+    module, _, factory = name.partition(":")
+    try:
+        make = getattr(importlib.import_module(module), factory)
+    except (ImportError, AttributeError, ValueError) as err:
+        raise SystemExit(f"osim-rl: cannot load policy {name!r} ({err}); use random, zero "
+                         "or MODULE:FACTORY") from None
+    try:
+        return make(env)
+    except ValueError as err:
+        raise SystemExit(f"osim-rl: policy {name!r}: {err}") from None
+
+
+def policy_name(text: str) -> str:
+    if text in ("random", "zero") or (":" in text and all(text.partition(":")[::2])):
+        return text
+    raise argparse.ArgumentTypeError(f"{text!r} is not random, zero or MODULE:FACTORY")
+
+
+def _record(args: argparse.Namespace) -> int:
+    import gymnasium
+    from tqdm import tqdm
+
+    from osim.env import env_id
+    from osim.render.video import MAX_GIF_FPS, frame_stride, record_episode, save_video
+
+    out = Path(args.out)
+    if out.suffix.lower() not in (".mp4", ".gif"):
+        raise SystemExit(f"osim-rl record: --out must end in .mp4 or .gif, got {args.out!r}")
+    if not out.parent.is_dir():
+        raise SystemExit(f"osim-rl record: no directory {out.parent} for {out.name}")
+    env = gymnasium.make(env_id(args.env), render_mode="rgb_array", width=args.size,
+                         height=args.size, camera=args.camera)
+    env_fps = env.metadata["render_fps"]
+    stride = frame_stride(env_fps) if out.suffix.lower() == ".gif" else 1
+    if args.fps is not None:
+        stride = max(1, round(env_fps / args.fps))
+        if out.suffix.lower() == ".gif" and env_fps / stride > MAX_GIF_FPS:
+            raise SystemExit(f"osim-rl record: a GIF plays at most {MAX_GIF_FPS:g} frames/s; "
+                             f"use --fps {MAX_GIF_FPS:g} or lower")
+    policy = make_policy(args.policy, env, args.seed)
+    frames, rewards = [], []
+    for episode in tqdm(range(args.episodes), desc=f"recording {args.env}", unit="episode",
+                        disable=args.episodes == 1):
+        seed = None if args.seed is None else args.seed + episode
+        episode_frames, total = record_episode(env, policy, seed=seed, max_steps=args.steps)
+        frames.extend(episode_frames[::stride])
+        rewards.append(total)
+    env.close()
+    try:
+        save_video(frames, out, fps=env_fps / stride)
+    except ValueError as err:  # e.g. a GIF faster than 50 frames/s
+        raise SystemExit(f"osim-rl record: {err}") from None
+    print(f"wrote {out}: {len(frames)} frames at {env_fps / stride:g} frames/s, "
+          f"{args.episodes} episode(s) of {args.env} with policy {args.policy}, "
+          f"total reward {', '.join(f'{r:.2f}' for r in rewards)}")
+    return 0
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
+
+
+def _size(text: str) -> int:
+    value = int(text)
+    if not 16 <= value <= 4096:
+        raise argparse.ArgumentTypeError(f"must be in [16, 4096] pixels, got {value}")
+    return value
+
+
+def _fps(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be positive, got {value}")
+    return value
+
+
+def add_parser(commands) -> None:
+    from osim.render import CAMERAS
+    from osim.tasks import TASKS
+
+    record = commands.add_parser(
+        "record", help="record a video of episodes (.mp4 or .gif)",
+        description="Record episodes of a simple policy as a video: the format follows "
+                    "the extension of --out (.mp4 or .gif).")
+    record.add_argument("--env", default="Arm", choices=sorted(TASKS), help="task (default: Arm)")
+    record.add_argument("--episodes", type=_positive, default=1,
+                        help="episodes, one after the other in the video (default 1)")
+    record.add_argument("--out", required=True, help="video file, .mp4 or .gif")
+    record.add_argument("--policy", default="random", type=policy_name,
+                        help="random (uniform excitations, the default), zero, or "
+                             "MODULE:FACTORY with FACTORY(env) -> policy(observation) -> action")
+    record.add_argument("--seed", type=int, default=0, help="seed of env and policy (default 0)")
+    record.add_argument("--camera", default="side", choices=list(CAMERAS))
+    record.add_argument("--size", type=_size, default=480, help="frame width = height (pixels)")
+    record.add_argument("--steps", type=_positive, default=None,
+                        help="at most this many steps per episode (default: whole episodes)")
+    record.add_argument("--fps", type=_fps, default=None,
+                        help="frames per second of the video, at most the env's rate "
+                             "(default: the env's rate, at most 50 for a GIF); lower rates "
+                             "keep every n-th frame, so the video plays in real time")
+    record.set_defaults(run=_record)
