@@ -1,32 +1,69 @@
 """Steps/s and accuracy: the original osim-rl loop against our envs, in one run.
 
-    python benchmarks/speed.py [--envs Arm Gait] [--rounds 3] [--seconds 1.0]
+    python benchmarks/speed.py [--envs Arm Gait Prosthetics] [--rounds 3] [--seconds 1.0]
+    python benchmarks/speed.py --workers 2 [--workers-env Gait] [--workers-steps 200]
+    python benchmarks/speed.py --muscle-models [--envs Gait]
 
 For each env, the same model and the same excitation pattern are run by
   A  the 2017-2019 osim-rl loop re-created on OpenSim 4.6: a PrescribedController
      with one Constant per muscle, a new Manager every step (Runge-Kutta-Merson,
      accuracy 5e-5, recording states as its default), integrate to t, then the
      full state dictionary read element by element;
-  B  our env's step (observation and reward included), once per preset.
+  B  our env's step (observation and reward included), once per preset, and
+     once more with the fast preset and ``restart_each_step=False`` ("run-on":
+     the integrator runs on across steps instead of restarting at each).
 A and B alternate (A B B' A B B' ...) so machine load hits all alike; each
-figure is the median over rounds. Accuracy is the RMS over coordinates of the
-error at the end of the run against a reference run at accuracy 1e-8.
+figure is the median over rounds. Accuracy: coordinate RMS error against a
+reference run (RK-Merson, accuracy 1e-8), at the end of the run ("end", the
+issue's figure) and over every step of it ("trajectory"). The ARM is sensitive
+under this pattern: its trajectory splits in two nearby branches just before
+1 s (end errors jump by ~4e-4 rad between nearby settings), and looser settings,
+the original's among them, follow another branch from early on (1e-2 rad).
+Steps/s are wall-clock; "CPU steps/s" count this process's CPU time only, the
+steadier figure on a shared machine.
+
+--workers N: total env steps/s of a vector env (osim.env.vector) with 1 and with
+N worker processes, alternated, and their ratio.
+--muscle-models: steps/s and error (each against its own 1e-8 reference) of the
+simulation alone with Thelen 2003 muscles (the models' own) and DeGroote-Fregly
+2016 muscles, compliant and rigid tendon.
 Run by hand; nothing here passes or fails.
 """
 
 from __future__ import annotations
 
 import argparse
-import statistics
+import os
 import time
 
 import numpy as np
 import opensim
+import psutil
+from tqdm import tqdm
 
 import osim  # noqa: F401
 from osim.env import OsimGymEnv
-from osim.sim import PRESETS, Simulation, full_state_dict, quiet_opensim
+from osim.sim import (
+    PRESETS,
+    Simulation,
+    SimulationError,
+    full_state_dict,
+    quiet_opensim,
+)
 from osim.tasks import TASKS
+
+
+class Stopwatch:
+    """Wall-clock and this process's CPU time: on a shared machine the CPU figure
+    is the steadier measure of what a step costs."""
+
+    def __init__(self):
+        self.wall, self.cpu = time.perf_counter(), time.process_time()
+
+    def rates(self, n_steps: int) -> tuple[float, float]:
+        """(steps per wall-clock second, steps per CPU second)."""
+        return (n_steps / (time.perf_counter() - self.wall),
+                n_steps / (time.process_time() - self.cpu))
 
 
 def excitation_pattern(n_steps: int, n_muscles: int, step_size: float) -> np.ndarray:
@@ -37,7 +74,7 @@ def excitation_pattern(n_steps: int, n_muscles: int, step_size: float) -> np.nda
 
 
 def original_loop(task, excitations: np.ndarray, step_size: float):
-    """The 2017-2019 loop (see module docstring). Returns (steps/s, final coordinates)."""
+    """The 2017-2019 loop (see module docstring). Returns (steps/s, coordinates per step)."""
     model = task.build_model()
     if isinstance(model, str):
         model = opensim.Model(model)
@@ -54,7 +91,9 @@ def original_loop(task, excitations: np.ndarray, step_size: float):
     by_name = {functions.get(i).getName(): opensim.Constant.safeDownCast(functions.get(i))
                for i in range(functions.getSize())}
     controls = [by_name[m.getName()] for m in model.getMuscles()]
-    start = time.perf_counter()
+    coordinates = list(model.getCoordinateSet())
+    trajectory = []
+    clock = Stopwatch()
     for k, action in enumerate(excitations):
         for function, value in zip(controls, action):
             function.setValue(float(value))
@@ -64,69 +103,201 @@ def original_loop(task, excitations: np.ndarray, step_size: float):
         manager.initialize(state)
         state = opensim.State(manager.integrate(step_size * (k + 1)))  # outlive the manager
         full_state_dict(model, state)
-    elapsed = time.perf_counter() - start
-    q = np.array([c.getValue(state) for c in model.getCoordinateSet()])
-    return len(excitations) / elapsed, q
+        trajectory.append([c.getValue(state) for c in coordinates])  # part of the dict above
+    return clock.rates(len(excitations)), np.array(trajectory)
 
 
-def our_env(name: str, excitations: np.ndarray, **settings):
+def our_env(name: str, excitations: np.ndarray, restart_each_step: bool = True, **settings):
     env = OsimGymEnv(name, **settings)
+    env.unwrapped.sim.restart_each_step = restart_each_step
     env.reset(seed=0)
-    start = time.perf_counter()
+    trajectory = []
+    clock = Stopwatch()
     for action in excitations:
         *_, info = env.step(action)
         if "sim_error" in info:
             raise RuntimeError(f"{name} {settings}: {info['sim_error']}")
-    elapsed = time.perf_counter() - start
-    return len(excitations) / elapsed, env.sim.coordinate_values()
+        trajectory.append(env.unwrapped.sim.coordinate_values())
+    return clock.rates(len(excitations)), np.array(trajectory)
 
 
-def reference_run(task, excitations: np.ndarray) -> np.ndarray:
-    sim = Simulation(task.build_model(), integrator="rk-merson", accuracy=1e-8)
+def simulation_run(model, excitations: np.ndarray, **settings):
+    """The simulation alone (no task): (steps/s, coordinates per step)."""
+    sim = Simulation(model, **settings)
+    trajectory = []
+    clock = Stopwatch()
     for action in excitations:
         sim.step(action)
-    return sim.coordinate_values()
+        trajectory.append(sim.coordinate_values())
+    return clock.rates(len(excitations)), np.array(trajectory)
+
+
+def reference_run(model, excitations: np.ndarray) -> np.ndarray:
+    return simulation_run(model, excitations, integrator="rk-merson", accuracy=1e-8)[1]
 
 
 def rms(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.sqrt(np.mean((a - b) ** 2)))
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--envs", nargs="+", default=["Arm", "Gait"], choices=sorted(TASKS))
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--seconds", type=float, default=1.0, help="simulated time per run")
-    args = parser.parse_args()
-    quiet_opensim()
+def errors(trajectory: np.ndarray, reference: np.ndarray) -> tuple[float, float]:
+    """(RMS error at the end, RMS error over the whole trajectory)."""
+    return rms(trajectory[-1], reference[-1]), rms(trajectory, reference)
 
+
+def compare_loops(names: list[str], rounds: int, seconds: float) -> None:
     rows = []
-    for name in args.envs:
+    for name in tqdm(names, desc="envs"):
         task = TASKS[name]()
         env = OsimGymEnv(name)
         # Symmetric tasks take half the actions; A and the reference drive every muscle.
         extra = {} if env.action_space.shape[0] == env.sim.num_muscles else {"symmetric": False}
         step_size = env.sim.step_size
-        n_steps = int(round(args.seconds / step_size))
+        n_steps = round(seconds / step_size)
         excitations = excitation_pattern(n_steps, env.sim.num_muscles, step_size)
-        reference = reference_run(task, excitations)
+        reference = reference_run(task.build_model(), excitations)
 
-        runs = {"A original": []} | {f"B {p}": [] for p in PRESETS}
+        # B rows: each preset, then the fast preset with restart_each_step=False.
+        variants = {f"B {p}": {"preset": p} for p in PRESETS}
+        variants["B fast run-on"] = {"preset": "fast", "restart_each_step": False}
+        runs = {"A original": []} | {label: [] for label in variants}
         final = {}
-        for _ in range(args.rounds):
+        for _ in tqdm(range(rounds), desc=name, leave=False):
             speed, final["A original"] = original_loop(task, excitations, step_size)
             runs["A original"].append(speed)
-            for preset in PRESETS:
-                speed, final[f"B {preset}"] = our_env(name, excitations, preset=preset, **extra)
-                runs[f"B {preset}"].append(speed)
-        base = statistics.median(runs["A original"])
+            for label, settings in variants.items():
+                speed, final[label] = our_env(name, excitations, **settings, **extra)
+                runs[label].append(speed)
+        base = np.median(runs["A original"], axis=0)
         for label, speeds in runs.items():
-            speed = statistics.median(speeds)
-            rows.append((name, label, speed, speed / base, rms(final[label], reference)))
+            speed = np.median(speeds, axis=0)
+            rows.append((name, label, *speed, *(speed / base), *errors(final[label], reference)))
 
-    print(f"\n{'env':<8} {'loop':<14} {'steps/s':>9} {'vs A':>7} {'coord RMS error (rad|m)':>24}")
-    for name, label, speed, ratio, error in rows:
-        print(f"{name:<8} {label:<14} {speed:9.1f} {ratio:6.1f}x {error:24.2e}")
+    print(f"\n{'env':<12} {'loop':<14} {'steps/s':>8} {'CPU steps/s':>12} {'vs A':>6} "
+          f"{'vs A CPU':>9} {'end error':>10} {'trajectory':>11}   (coordinate RMS, rad|m)")
+    for name, label, speed, cpu_speed, ratio, cpu_ratio, end_error, traj_error in rows:
+        print(f"{name:<12} {label:<14} {speed:8.1f} {cpu_speed:12.1f} {ratio:5.1f}x "
+              f"{cpu_ratio:8.1f}x {end_error:10.1e} {traj_error:11.1e}")
+    print(f"({os.cpu_count()} CPUs; load average {os.getloadavg()[0]:.1f} at the end)")
+
+
+def compare_muscle_models(names: list[str], rounds: int, seconds: float) -> None:
+    variants = {"thelen2003": ("thelen2003", False),
+                "degroote2016": ("degroote2016", False),
+                "degroote2016 rigid": ("degroote2016", True)}
+    rows, failures = [], []
+    for name in names:
+        task = TASKS[name]()
+        for label, (muscle_model, rigid) in tqdm(variants.items(), desc=name):
+            model = task.build_model(muscle_model=muscle_model)
+            if isinstance(model, str):
+                model = opensim.Model(model)
+            if rigid:
+                for muscle in model.getMuscles():
+                    opensim.DeGrooteFregly2016Muscle.safeDownCast(
+                        muscle).set_ignore_tendon_compliance(True)
+                model.finalizeFromProperties()
+            n_steps = round(seconds / task.step_size)
+            excitations = excitation_pattern(n_steps, model.getMuscles().getSize(), task.step_size)
+            try:
+                reference = reference_run(model, excitations)
+            except SimulationError as err:
+                failures.append(f"{name} {label}: the 1e-8 reference run failed: {err}")
+                continue
+            for preset in ("default", "fast"):
+                speeds, trajectory = [], None
+                try:
+                    for _ in range(rounds):
+                        speed, trajectory = simulation_run(model, excitations, preset=preset)
+                        speeds.append(speed)
+                except SimulationError as err:
+                    failures.append(f"{name} {label} {preset}: {err}")
+                    continue
+                rows.append((name, label, preset, *np.median(speeds, axis=0),
+                             *errors(trajectory, reference)))
+    print(f"\n{'env':<12} {'muscles':<20} {'preset':<8} {'steps/s':>8} {'CPU steps/s':>12} "
+          f"{'end error':>10} {'trajectory':>11}   (simulation only; vs own reference)")
+    for name, label, preset, speed, cpu_speed, end_error, traj_error in rows:
+        print(f"{name:<12} {label:<20} {preset:<8} {speed:8.1f} {cpu_speed:12.1f} "
+              f"{end_error:10.1e} {traj_error:11.1e}")
+    for failure in failures:
+        print("failed:", failure)
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time used so far by these processes."""
+    times = [psutil.Process(pid).cpu_times() for pid in pids]
+    return sum(t.user + t.system for t in times)
+
+
+def vector_throughput(envs, n_steps: int) -> tuple[float, float]:
+    """(env steps per wall-clock second, env steps per CPU second of parent and workers).
+
+    The second figure does not depend on what else runs on the machine: if it
+    stays the same with more workers, the workers add no overhead and N free
+    cores give N times the steps/s.
+    """
+    envs.reset(seed=0)
+    actions = np.full(envs.action_space.shape, 0.3, dtype=np.float32)
+    envs.step(actions)  # first step outside the clock
+    pids = [os.getpid(), *envs.worker_pids()]
+    cpu_before, start = cpu_seconds(pids), time.perf_counter()
+    for _ in range(n_steps):
+        envs.step(actions)
+    wall, cpu = time.perf_counter() - start, cpu_seconds(pids) - cpu_before
+    return n_steps * envs.num_envs / wall, n_steps * envs.num_envs / cpu
+
+
+def compare_workers(name: str, workers: int, rounds: int, n_steps: int, preset: str) -> None:
+    from osim.env.vector import make_vector_env
+
+    pools = {n: make_vector_env(name, num_envs=n, seed=0, preset=preset) for n in (1, workers)}
+    try:
+        speeds: dict[int, list[tuple[float, float]]] = {n: [] for n in pools}
+        for _ in tqdm(range(rounds), desc=f"{name} workers"):
+            for n, envs in pools.items():
+                speeds[n].append(vector_throughput(envs, n_steps))
+    finally:
+        for envs in pools.values():
+            envs.close()
+    one = np.median(speeds[1], axis=0)
+    print(f"\n{'env':<12} {'preset':<8} {'workers':>7} {'steps/s (total)':>16} {'vs 1':>6} "
+          f"{'steps per CPU s':>16} {'vs 1':>6}")
+    for n, values in speeds.items():
+        speed, per_cpu = np.median(values, axis=0)
+        print(f"{name:<12} {preset:<8} {n:7d} {speed:16.1f} {speed / one[0]:5.2f}x "
+              f"{per_cpu:16.1f} {per_cpu / one[1]:5.2f}x")
+    print(f"({os.cpu_count()} CPUs; load average {os.getloadavg()[0]:.1f} at the end; steps/s "
+          f"scale with workers only on idle cores, steps per CPU second show the overhead)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--envs", nargs="+", default=["Arm", "Gait", "Prosthetics"],
+                        choices=sorted(TASKS))
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--seconds", type=float, default=1.0, help="simulated time per run")
+    parser.add_argument("--workers", type=int, default=None, metavar="N",
+                        help="instead: throughput of a vector env with 1 and N workers")
+    parser.add_argument("--workers-env", default="Gait", choices=sorted(TASKS))
+    parser.add_argument("--workers-steps", type=int, default=200, help="vector steps per round")
+    parser.add_argument("--preset", default="default", choices=sorted(PRESETS),
+                        help="preset of the --workers envs")
+    parser.add_argument("--muscle-models", action="store_true",
+                        help="instead: Thelen vs DeGroote-Fregly (compliant, rigid tendon)")
+    args = parser.parse_args()
+    if args.rounds < 1 or args.seconds <= 0 or args.workers_steps < 1:
+        parser.error("--rounds and --workers-steps must be >= 1 and --seconds > 0")
+    if args.workers is not None and args.workers < 2:
+        parser.error("--workers must be at least 2 (it is compared with 1 worker)")
+    quiet_opensim()
+    if args.workers:
+        compare_workers(args.workers_env, args.workers, args.rounds, args.workers_steps,
+                        args.preset)
+    elif args.muscle_models:
+        compare_muscle_models(args.envs, args.rounds, args.seconds)
+    else:
+        compare_loops(args.envs, args.rounds, args.seconds)
 
 
 if __name__ == "__main__":

@@ -110,9 +110,10 @@ def test_state_dict_has_the_original_layout(sim):
 
 def test_presets_set_the_integrator():
     accurate = Simulation(build_model("arm"), preset="accurate")
-    assert (accurate.integrator, accurate.accuracy) == PRESETS["accurate"]
+    assert accurate.integrator_settings == PRESETS["accurate"] == ("rk-merson", 5e-5, None)
     fast = Simulation(build_model("arm"), preset="fast")
-    assert (fast.integrator, fast.accuracy) == PRESETS["fast"] == ("semi-explicit-euler", 1e-2)
+    assert fast.integrator_settings == PRESETS["fast"]
+    assert (fast.integrator, fast.accuracy) == ("semi-explicit-euler", 1e-2)
     custom = Simulation(build_model("arm"), integrator="semi-explicit-euler", accuracy=1e-3)
     assert (custom.integrator, custom.accuracy) == ("semi-explicit-euler", 1e-3)
 

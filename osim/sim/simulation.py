@@ -12,6 +12,7 @@ import os
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import opensim
@@ -30,19 +31,47 @@ INTEGRATORS = {
     "cpodes": opensim.Manager.IntegratorMethod_CPodes,
 }
 
-# Named integrator settings, measured against a 1e-9 reference over 1 s of a
-# fixed excitation pattern (benchmarks/speed.py):
-#   accurate  the 2017-2019 osim-rl setting, kept for comparison: 1e-6 rad on
-#             HUMAN but 6e-2 rad max error on the stiff ARM;
-#   default   RK-Merson at 1e-5: under 1e-4 rad on both, same speed on HUMAN,
-#             ~20% slower on the ARM (RK3 at 1e-2 diverged on the ARM in 2 steps);
-#   fast      semi-explicit Euler at 1e-2: ~2-3x the steps/s, 3e-4 rad (HUMAN)
-#             to 5e-3 rad (ARM) after 1 s.
+
+class Preset(NamedTuple):
+    """Integrator settings: method (a key of `INTEGRATORS`), accuracy, and an
+    optional cap on the integrator's internal step (seconds)."""
+
+    integrator: str
+    accuracy: float
+    max_step_size: float | None = None
+
+
+# Named integrator settings. Every step restarts the integrator (see
+# `Simulation`), so these hold for replays too. How many derivative evaluations
+# a 10 ms step needs is set by stiffness (tendons, foot contact), not by the
+# accuracy: below ~1e-4 accuracy costs little, while a cap on the internal step
+# keeps the explicit integrators off the stiff edge (fewer rejected steps).
+#   accurate  the 2017-2019 osim-rl setting (RK-Merson, 5e-5), for comparison.
+#             No bound: on the ARM it settles on another branch of the
+#             trajectory (1e-2 rad RMS off the reference over 1 s).
+#   default   RK-Merson at 1e-5, internal steps <= 2 ms: about the original's
+#             steps/s, a smaller error than the original everywhere (HUMAN
+#             2e-7, ARM 4e-7, Prosthetics 2e-7 rad). RK3 at 3e-5 was ~15%
+#             faster on HUMAN but, like the original, lands 1e-2 rad off on
+#             the ARM without joint stops (its elbow hyperextends).
+#   fast      semi-explicit Euler at 1e-2, internal steps <= 1 ms: ~2.5-3x the
+#             original's steps/s on HUMAN and Prosthetics, ~2e-4 rad (without
+#             the cap: up to 1.3e-3 on Prosthetics and 6e-3 on the ARM); 3e-3
+#             on the ARM without joint stops.
+# Tried and not better on HUMAN: RK2, RK3, RK-Feldberg, Verlet, explicit Euler
+# (2.5e-3 rad), fixed steps (unstable above 1 ms), CPodes (implicit; restarting
+# rebuilds its Jacobian, and even running on it is no faster than "fast").
 PRESETS = {
-    "accurate": ("rk-merson", 5e-5),
-    "default": ("rk-merson", 1e-5),
-    "fast": ("semi-explicit-euler", 1e-2),
+    "accurate": Preset("rk-merson", 5e-5),
+    "default": Preset("rk-merson", 1e-5, 2e-3),
+    "fast": Preset("semi-explicit-euler", 1e-2, 1e-3),
 }
+# Documented error bounds (rad or m): the coordinate RMS error against an
+# accuracy-1e-8 run, at any step of 1 s of smooth excitations (the pattern of
+# benchmarks/speed.py) on the ARM (with joint stops, as the Arm task builds it;
+# without them "fast" reaches 3e-3), HUMAN and Prosthetics models. Checked by
+# tests/test_presets.py on shorter runs. "accurate" documents none (see above).
+PRESET_ERROR_BOUNDS = {"default": 1e-5, "fast": 1e-3}
 
 
 class SimulationError(RuntimeError):
@@ -91,7 +120,7 @@ def load_model(model: opensim.Model | str | os.PathLike) -> opensim.Model:
         raise FileNotFoundError(f"model file not found: {path}")
     try:
         loaded = opensim.Model(str(path))
-    except Exception as err:  # the engine's parse errors arrive as RuntimeError
+    except Exception as err:  # noqa: BLE001  (the engine's parse errors arrive as RuntimeError)
         raise ValueError(f"could not load OpenSim model {path}: {_first_line(err)}") from None
     return loaded
 
@@ -108,14 +137,22 @@ class Simulation:
         model: an ``opensim.Model`` (copied) or the path of an ``.osim`` file.
         step_size: control step in seconds; excitations are held over a step.
         integrator: a key of `INTEGRATORS`; default from the "default" preset.
-        accuracy: integrator accuracy; default from the "default" preset.
-        preset: name in `PRESETS`, a shorthand for integrator and accuracy.
+        accuracy: integrator accuracy; default from the preset.
+        max_step_size: cap on the integrator's internal step (s); default from
+            the preset when ``integrator`` is not given, else no cap.
+        preset: name in `PRESETS` (``"accurate"``, ``"default"``, ``"fast"``):
+            integrator settings, each overridden by the arguments above.
+        restart_each_step: start the integrator afresh at every step (default).
+            ``False`` lets it run on from one step to the next, keeping its step
+            size: 1.1x (default preset) to 1.3x (fast) the steps/s on HUMAN, but
+            the next state then also depends on the integrator's history, so a
+            restored snapshot replays only to within the integrator's accuracy.
         visualize: open the Simbody visualizer when a display exists.
         verbose: let OpenSim print its log lines.
 
-    Every step starts the integrator afresh from the current state, so the next
-    state depends only on the state and the excitations: a restored snapshot
-    replays the same trajectory bit for bit.
+    By default every step starts the integrator afresh from the current state,
+    so the next state depends only on the state and the excitations: a restored
+    snapshot replays the same trajectory bit for bit.
     """
 
     def __init__(
@@ -125,22 +162,30 @@ class Simulation:
         step_size: float = 0.01,
         integrator: str | None = None,
         accuracy: float | None = None,
+        max_step_size: float | None = None,
         preset: str = "default",
+        restart_each_step: bool = True,
         visualize: bool = False,
         verbose: bool = False,
     ):
         quiet_opensim(verbose)
         if preset not in PRESETS:
             raise ValueError(f"unknown preset {preset!r}; choose one of {sorted(PRESETS)}")
-        preset_integrator, preset_accuracy = PRESETS[preset]
-        self.integrator = integrator or preset_integrator
+        chosen = PRESETS[preset]
+        self.preset = preset
+        self.integrator = integrator or chosen.integrator
         if self.integrator not in INTEGRATORS:
             raise ValueError(
                 f"unknown integrator {self.integrator!r}; choose one of {sorted(INTEGRATORS)}"
             )
-        self.accuracy = float(accuracy if accuracy is not None else preset_accuracy)
+        self.accuracy = float(accuracy if accuracy is not None else chosen.accuracy)
         if not self.accuracy > 0:
             raise ValueError(f"integrator accuracy must be positive, got {accuracy}")
+        if max_step_size is None and integrator is None:
+            max_step_size = chosen.max_step_size
+        if max_step_size is not None and not max_step_size > 0:
+            raise ValueError(f"max_step_size must be positive, got {max_step_size}")
+        self.max_step_size = None if max_step_size is None else float(max_step_size)
         if not step_size > 0:
             raise ValueError(f"step_size must be positive, got {step_size}")
         self.step_size = float(step_size)
@@ -163,7 +208,9 @@ class Simulation:
         self.marker_names = [m.getName() for m in self.markers]
         self._index_state_variables()
 
+        self.restart_each_step = bool(restart_each_step)
         self._manager = self._new_manager()
+        self._running_from: tuple[opensim.State, float, np.ndarray] | None = None
 
         self.excitations = np.zeros(len(self.muscles))
         self.step_count = 0
@@ -183,6 +230,7 @@ class Simulation:
         self._find_control_functions()
         self._index_state_variables()
         self._manager = self._new_manager()
+        self._running_from = None
         self.set_state(snapshot)
 
     # ------------------------------------------------------------------ set-up
@@ -209,6 +257,8 @@ class Simulation:
         manager = opensim.Manager(self.model)
         manager.setIntegratorMethod(INTEGRATORS[self.integrator])
         manager.setIntegratorAccuracy(self.accuracy)
+        if self.max_step_size is not None:
+            manager.setIntegratorMaximumStepSize(self.max_step_size)
         # Recording every state was the original project's leak and slowdown.
         manager.setWriteToStorage(False)
         manager.setPerformAnalyses(False)
@@ -227,7 +277,7 @@ class Simulation:
     def _init_system(self) -> opensim.State:
         try:
             return self.model.initSystem()
-        except Exception as err:
+        except Exception as err:  # noqa: BLE001  (any engine failure: see below)
             if self.visualize:  # a display that the visualizer cannot use: carry on headless
                 _warn_once(f"the Simbody visualizer failed ({_first_line(err)}): running headless")
                 self.visualize = False
@@ -254,7 +304,7 @@ class Simulation:
             marks.set(i, float(i + 1))
         self.model.setStateVariableValues(probe, marks)
         y = probe.getY().to_numpy()
-        where = {int(round(v)) - 1: j for j, v in enumerate(y) if v >= 1}
+        where = {round(v) - 1: j for j, v in enumerate(y) if v >= 1}
         self._y_index = {name: where[i] for i, name in enumerate(self.state_variable_names)}
 
         def indices(suffix: str, owners: list[str], prefix_of) -> np.ndarray:
@@ -285,6 +335,11 @@ class Simulation:
         return self.state.getTime()
 
     @property
+    def integrator_settings(self) -> Preset:
+        """The settings in use, whether from a preset or given one by one."""
+        return Preset(self.integrator, self.accuracy, self.max_step_size)
+
+    @property
     def num_muscles(self) -> int:
         return len(self.muscles)
 
@@ -302,7 +357,7 @@ class Simulation:
         self.set_excitations(np.zeros(self.num_muscles))
         try:
             self.model.equilibrateMuscles(self.state)
-        except Exception as err:
+        except Exception as err:  # noqa: BLE001
             raise SimulationError(f"muscle equilibrium failed at reset: {_first_line(err)}") from None
         self.step_count = 0
         self._show()
@@ -325,9 +380,11 @@ class Simulation:
         self.set_excitations(excitations)
         target_time = (self.step_count + 1) * self.step_size
         try:
-            self._manager.initialize(self.state)
+            if not self._integrator_is_at_current_state():
+                self._manager.initialize(self.state)
+            self._running_from = None  # until this step has succeeded
             new_state = self._manager.integrate(target_time)
-        except Exception as err:
+        except Exception as err:  # noqa: BLE001  (any integrator failure)
             # self.state is our own copy: a failed integration never touched it
             raise SimulationError(f"integration failed at t={self.time:.3f}s: "
                                   f"{_first_line(err)}") from None
@@ -335,8 +392,19 @@ class Simulation:
         if not np.all(np.isfinite(y)):
             raise SimulationError(f"non-finite state after t={target_time:.3f}s")
         self.state = opensim.State(new_state)  # ours, not a view into the manager
+        if not self.restart_each_step:
+            self._running_from = (self.state, target_time, y.copy())
         self.step_count += 1
         self._show()
+
+    def _integrator_is_at_current_state(self) -> bool:
+        """With ``restart_each_step=False``: may the integrator run on from where it
+        stopped? Not if the state was replaced (reset, set_state) or edited since."""
+        if self._running_from is None:
+            return False
+        state, time, y = self._running_from
+        return (state is self.state and self.state.getTime() == time
+                and np.array_equal(self.state.getY().to_numpy(), y))
 
     def _show(self) -> None:
         if self.visualize:
@@ -512,5 +580,15 @@ def _warn_once(message: str) -> None:
         warnings.warn(message, RuntimeWarning, stacklevel=3)
 
 
-__all__ = ["Simulation", "SimulationError", "SimState", "INTEGRATORS", "PRESETS",
-           "check_action", "load_model", "full_state_dict"]
+__all__ = [
+    "INTEGRATORS",
+    "PRESETS",
+    "PRESET_ERROR_BOUNDS",
+    "Preset",
+    "SimState",
+    "Simulation",
+    "SimulationError",
+    "check_action",
+    "full_state_dict",
+    "load_model",
+]
