@@ -152,3 +152,74 @@ def test_bad_commands_exit_2_with_usage(args, tmp_path):
     assert done.returncode == 2
     assert "usage:" in done.stderr and "Traceback" not in done.stderr
     assert list(tmp_path.iterdir()) == []  # nothing written
+
+
+# ------------------------------------------------------- forced integrator failures
+def _gait_env_from(edit):
+    """A Gait env whose state was edited by ``edit(y, sim)`` (an impossible state)."""
+    import gymnasium
+
+    import osim  # noqa: F401
+
+    env = gymnasium.make("osim/Gait-v0").unwrapped
+    env.reset(seed=0)
+    snapshot = env.get_state()
+    edit(snapshot.y, env.sim)
+    env.set_state(snapshot)
+    return env
+
+
+def _assert_recovers(env):
+    import numpy as np
+
+    obs, _ = env.reset(seed=1)
+    for _ in range(3):
+        obs, _, terminated, _, info = env.step(np.full(env.action_space.shape, 0.5))
+        assert "sim_error" not in info and not terminated
+    assert env.observation_space.contains(obs)
+
+
+def test_diverged_speeds_end_the_episode_at_once_and_reset_recovers():
+    import numpy as np
+
+    env = _gait_env_from(lambda y, sim: y.__setitem__(sim._u_idx, 1e4))
+    obs, reward, terminated, _, info = env.step(np.full(18, 0.5))
+    assert terminated and reward == 0.0
+    assert "diverged" in info["sim_error"]
+    _assert_recovers(env)
+
+
+@pytest.mark.timeout(120)
+def test_body_pushed_into_the_ground_ends_the_episode_without_hanging():
+    """Deep foot contact is the stiffest thing the models have; without a floor on the
+    integrator's step this state took minutes per step."""
+    import numpy as np
+
+    def sink(y, sim):
+        y[sim._q_idx[sim.coordinate_names.index("pelvis_ty")]] = -2.0
+
+    env = _gait_env_from(sink)
+    for _ in range(3):
+        obs, _, terminated, _, info = env.step(np.full(18, 0.5))
+        if terminated:
+            break
+    assert terminated  # by the task (pelvis below 0.7 m) or by a flagged failure
+    assert "sim_error" in info or np.all(np.isfinite(obs))
+    _assert_recovers(env)
+
+
+def test_joints_far_outside_their_range_step_or_flag():
+    import numpy as np
+
+    def twist(y, sim):
+        names = sim.coordinate_names
+        y[sim._q_idx[names.index("knee_angle_r")]] = 6.0
+        y[sim._q_idx[names.index("hip_flexion_l")]] = -5.0
+
+    env = _gait_env_from(twist)
+    for _ in range(20):
+        obs, _, terminated, _, info = env.step(np.ones(18))  # every muscle fully on
+        assert "sim_error" in info or np.all(np.isfinite(obs))
+        if terminated:
+            break
+    _assert_recovers(env)

@@ -74,6 +74,14 @@ PRESETS = {
 PRESET_ERROR_BOUNDS = {"default": 1e-5, "fast": 1e-3}
 
 
+# Smallest internal integrator step, s (see `Simulation._new_manager`).
+MIN_STEP_SIZE = 1e-7
+# Speeds past this (rad/s or m/s) are a diverged simulation, not motion: the
+# fastest human joints turn at ~50 rad/s. Stepping from such a state would take
+# seconds per step for a meaningless result.
+MAX_SPEED = 1e3
+
+
 class SimulationError(RuntimeError):
     """The integrator failed or produced a non-finite state."""
 
@@ -259,6 +267,10 @@ class Simulation:
         manager.setIntegratorAccuracy(self.accuracy)
         if self.max_step_size is not None:
             manager.setIntegratorMaximumStepSize(self.max_step_size)
+        # A floor far below the ~1 ms steps that tendons and foot contact need: a
+        # state no integrator can follow (a body pushed deep into the ground) then
+        # costs a second, not minutes, per step.
+        manager.setIntegratorMinimumStepSize(MIN_STEP_SIZE)
         # Recording every state was the original project's leak and slowdown.
         manager.setWriteToStorage(False)
         manager.setPerformAnalyses(False)
@@ -379,6 +391,7 @@ class Simulation:
         """
         self.set_excitations(excitations)
         target_time = (self.step_count + 1) * self.step_size
+        self._check_speeds(self.state.getY().to_numpy(), "at")
         try:
             if not self._integrator_is_at_current_state():
                 self._manager.initialize(self.state)
@@ -391,11 +404,20 @@ class Simulation:
         y = new_state.getY().to_numpy()
         if not np.all(np.isfinite(y)):
             raise SimulationError(f"non-finite state after t={target_time:.3f}s")
+        self._check_speeds(y, "after")
         self.state = opensim.State(new_state)  # ours, not a view into the manager
         if not self.restart_each_step:
             self._running_from = (self.state, target_time, y.copy())
         self.step_count += 1
         self._show()
+
+    def _check_speeds(self, y: np.ndarray, when: str) -> None:
+        speeds = np.abs(y[self._u_idx])
+        if speeds.size and speeds.max() > MAX_SPEED:
+            name = self.coordinate_names[int(np.argmax(speeds))]
+            raise SimulationError(
+                f"simulation diverged {when} t={self.time:.3f}s: {name} moves at "
+                f"{speeds.max():.3g} (rad or m)/s, beyond {MAX_SPEED:g}")
 
     def _integrator_is_at_current_state(self) -> bool:
         """With ``restart_each_step=False``: may the integrator run on from where it
