@@ -34,7 +34,8 @@ class OsimGymEnv(gymnasium.Env):
             exists) or ``"rgb_array"`` (`render` returns a frame: see `osim.render`).
         obs_as_dict: observations as a ``Dict`` of named vectors instead of one flat vector.
         muscle_model: muscle model of the built model (see `osim.models.MUSCLE_MODELS`).
-        preset, integrator, accuracy, step_size: simulation settings (see `osim.sim.Simulation`).
+        preset, integrator, accuracy, step_size, max_step_size, restart_each_step: simulation
+            settings (see `osim.sim.Simulation`).
         visualize: same as ``render_mode="human"``.
         width, height, camera: size (pixels) and view (``"side"``, ``"front"``,
             ``"top"``) of ``"rgb_array"`` frames.
@@ -54,6 +55,7 @@ class OsimGymEnv(gymnasium.Env):
                  obs_as_dict: bool = False, muscle_model: str = "thelen2003",
                  preset: str = "default", integrator: str | None = None,
                  accuracy: float | None = None, step_size: float | None = None,
+                 max_step_size: float | None = None, restart_each_step: bool = True,
                  visualize: bool = False, verbose: bool = False, width: int = 480,
                  height: int = 480, camera: str = "side", **task_options: Any):
         check_view(width, height, camera)
@@ -63,14 +65,16 @@ class OsimGymEnv(gymnasium.Env):
         self._init_kwargs = dict(
             task=task, render_mode=render_mode, obs_as_dict=obs_as_dict,
             muscle_model=muscle_model, preset=preset, integrator=integrator, accuracy=accuracy,
-            step_size=step_size, visualize=visualize, verbose=verbose, width=width, height=height,
+            step_size=step_size, max_step_size=max_step_size, restart_each_step=restart_each_step,
+            visualize=visualize, verbose=verbose, width=width, height=height,
             camera=camera, **task_options)
         self.render_mode = render_mode
         self.task = make_task(task, **task_options)
         self.sim = Simulation(
             self.task.build_model(muscle_model=muscle_model),
             step_size=step_size or self.task.step_size, preset=preset, integrator=integrator,
-            accuracy=accuracy, visualize=visualize or render_mode == "human", verbose=verbose)
+            accuracy=accuracy, max_step_size=max_step_size, restart_each_step=restart_each_step,
+            visualize=visualize or render_mode == "human", verbose=verbose)
         self.obs_as_dict = obs_as_dict
         self.observation_spec = self.task.observation_spec(self.sim)
         self.observation_labels = osim_spaces.observation_labels(self.observation_spec)
