@@ -16,6 +16,8 @@ COMMANDS = [
     "demo",
     "record",
     "plot",
+    "train",
+    "evaluate",
 ]
 
 

@@ -1,0 +1,158 @@
+"""``osim-rl train``: train an agent on a task; writes params.pkl, progress.csv, learning_curve.png."""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import sys
+from pathlib import Path
+
+
+def parse_settings(items: list[str], parser: argparse.ArgumentParser,
+                   flag: str = "--set") -> dict:
+    """``["key=value", ...]`` as a dict; values are Python literals (``3e-4``, ``[64, 64]``,
+    ``None``, ``True``) or else plain strings (``activation=relu``)."""
+    settings = {}
+    for item in items:
+        key, sep, text = item.partition("=")
+        key = key.strip()
+        if not sep or not key.isidentifier():
+            parser.error(f"{flag} expects KEY=VALUE with KEY a name, got {item!r}")
+        try:
+            settings[key] = ast.literal_eval(text.strip())
+        except (ValueError, SyntaxError):
+            settings[key] = text.strip()
+    return settings
+
+
+def env_name(text: str) -> str:
+    from osim.train.base import task_name
+
+    try:
+        return task_name(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def fail(message: str, code: int = 1) -> int:
+    print(f"osim-rl: error: {message}", file=sys.stderr)
+    return code
+
+
+def _train(args: argparse.Namespace) -> int:
+    from osim.train import (
+        BACKENDS,
+        BackendUnavailable,
+        SnapshotError,
+        TrainConfig,
+        backend_for_algorithm,
+        get_backend,
+        load_snapshot,
+        reward_summary,
+    )
+
+    parser = args.parser
+    resumed = None
+    if args.resume is not None:
+        try:
+            resumed = load_snapshot(args.resume)
+        except SnapshotError as err:
+            return fail(str(err))
+    env = args.env or (resumed["env"] if resumed else "Arm")
+    algorithm = (args.algo or (resumed["algorithm"] if resumed else "PPO")).upper()
+    if args.backend is not None:
+        backend_name = args.backend
+    elif resumed is not None:
+        backend_name = resumed["backend"]
+    else:
+        try:
+            backend_name = backend_for_algorithm(algorithm)
+        except ValueError as err:
+            parser.error(str(err))
+    if backend_name not in BACKENDS:
+        parser.error(f"unknown backend {backend_name!r}; choose one of {sorted(BACKENDS)}")
+    try:
+        backend = get_backend(backend_name)
+    except BackendUnavailable as err:
+        return fail(str(err))
+    try:
+        backend.check_algorithm(algorithm)
+    except ValueError as err:
+        parser.error(str(err))
+    env_kwargs = (dict(resumed["env_kwargs"]) if resumed else {})
+    env_kwargs.update(parse_settings(args.env_options, parser, "--env-option"))
+    out = args.out or Path("runs") / f"{env.lower()}-{algorithm.lower()}"
+    try:
+        config = TrainConfig(env=env, algorithm=algorithm, steps=args.steps, out=out,
+                             seed=args.seed, workers=args.workers, env_kwargs=env_kwargs,
+                             hyperparams=parse_settings(args.settings, parser),
+                             resume=args.resume, progress=args.progress, address=args.address)
+    except ValueError as err:
+        parser.error(str(err))
+    print(f"training {algorithm} ({backend_name}) on {env} for {args.steps} steps"
+          f"{f' from {args.resume}' if args.resume else ''}; output in {out}", flush=True)
+    try:
+        params_path = backend.train(config)
+    except SnapshotError as err:
+        return fail(str(err))
+    except ValueError as err:
+        parser.error(str(err))
+    except KeyboardInterrupt as err:
+        return fail(str(err) or "interrupted", 130)
+    snapshot = load_snapshot(params_path)
+    print(f"params:         {params_path}")
+    print(f"progress log:   {Path(config.out) / 'progress.csv'}")
+    print(f"learning curve: {Path(config.out) / 'learning_curve.png'}")
+    summary = reward_summary(snapshot["log"])
+    if summary is None:
+        print(f"{snapshot['steps_done']} steps; no episode finished (episodes last longer)")
+    else:
+        first, last = summary
+        print(f"{snapshot['steps_done']} steps, {len(snapshot['log'])} episodes; mean episode "
+              f"reward {first:.3f} (first 10%) -> {last:.3f} (last 10%)")
+    return 0
+
+
+def add_parser(commands) -> None:
+    from osim.train import BACKENDS, DEFAULT_BACKENDS
+
+    train = commands.add_parser(
+        "train", help="train an agent (writes params.pkl, progress.csv, learning_curve.png)",
+        description=__doc__.splitlines()[0].split(": ", 1)[1])
+    train.add_argument("--env", type=env_name, default=None,
+                       help="task name or id, e.g. Arm or osim/Arm-v0 (default: Arm, or the "
+                            "resumed run's)")
+    train.add_argument("--algo", default=None,
+                       help=f"algorithm, e.g. {', '.join(DEFAULT_BACKENDS)} (default: PPO, or "
+                            "the resumed run's)")
+    train.add_argument("--steps", type=positive_int, default=20000,
+                       help="environment steps (added to the resumed run's; default: 20000)")
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--out", type=Path, default=None,
+                       help="output folder (default: runs/<env>-<algo>)")
+    train.add_argument("--backend", choices=sorted(BACKENDS), default=None,
+                       help="training library (default: sb3 for "
+                            f"{'/'.join(DEFAULT_BACKENDS)})")
+    train.add_argument("--workers", type=positive_int, default=1,
+                       help="parallel environments (processes)")
+    train.add_argument("--resume", type=Path, default=None, metavar="PARAMS_PKL",
+                       help="continue training from this snapshot")
+    train.add_argument("--set", dest="settings", action="append", default=[],
+                       metavar="KEY=VALUE", help="override a hyperparameter (repeatable)")
+    train.add_argument("--env-option", dest="env_options", action="append", default=[],
+                       metavar="KEY=VALUE",
+                       help="env/task option, e.g. max_episode_steps=100 (repeatable)")
+    train.add_argument("--no-progress", dest="progress", action="store_false",
+                       help="no progress bar")
+    train.add_argument("--address", default=None, help="Ray cluster address (rllib backend)")
+    train.set_defaults(run=_train, parser=train)
