@@ -5,12 +5,13 @@ from __future__ import annotations
 import argparse
 import time
 
+from osim.cli.args import positive_int
+
 
 def _demo(args: argparse.Namespace) -> int:
     import numpy as np
 
     from osim.env import CLASSIC_ENVS
-
     from osim.tasks import TASKS
 
     if args.model is not None:
@@ -38,13 +39,6 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
-
-
 def add_parser(commands) -> None:
     from osim.tasks import TASKS
 
@@ -53,6 +47,6 @@ def add_parser(commands) -> None:
     which.add_argument("--env", default="Arm", choices=sorted(TASKS), help="task (default: Arm)")
     which.add_argument("--model", metavar="FILE.osim",
                        help="any OpenSim model file instead of a task (every muscle an action)")
-    demo.add_argument("--episodes", type=_positive_int, default=3)
+    demo.add_argument("--episodes", type=positive_int, default=3)
     demo.add_argument("--seed", type=int, default=0)
     demo.set_defaults(run=_demo)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from osim.cli.train import fail, positive_int
+from osim.cli.args import positive_int
+from osim.cli.train import fail
 
 
 def video_path(text: str) -> Path:

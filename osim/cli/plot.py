@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from osim.cli.args import positive_int
 from osim.cli.record import policy_name
 
 
@@ -45,13 +46,6 @@ def _episode(args: argparse.Namespace) -> int:
     return 0
 
 
-def _positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
-    return value
-
-
 def add_parser(commands) -> None:
     from osim.tasks import TASKS
 
@@ -67,7 +61,7 @@ def add_parser(commands) -> None:
     episode = kinds.add_parser("episode", help="joint angles, activations and reward terms "
                                                "of one episode")
     episode.add_argument("--env", default="Arm", choices=sorted(TASKS), help="task (default: Arm)")
-    episode.add_argument("--steps", type=_positive, default=None,
+    episode.add_argument("--steps", type=positive_int, default=None,
                          help="at most this many steps (default: the whole episode)")
     episode.add_argument("--seed", type=int, default=0)
     episode.add_argument("--policy", default="random", type=policy_name,

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from osim.cli.args import positive_int
+
 
 def make_policy(name: str, env, seed: int | None):
     """``random`` (uniform excitations, seeded), ``zero`` (muscles off) or
@@ -78,13 +80,6 @@ def _record(args: argparse.Namespace) -> int:
     return 0
 
 
-def _positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
-    return value
-
-
 def _size(text: str) -> int:
     value = int(text)
     if not 16 <= value <= 4096:
@@ -108,7 +103,7 @@ def add_parser(commands) -> None:
         description="Record episodes of a simple policy as a video: the format follows "
                     "the extension of --out (.mp4 or .gif).")
     record.add_argument("--env", default="Arm", choices=sorted(TASKS), help="task (default: Arm)")
-    record.add_argument("--episodes", type=_positive, default=1,
+    record.add_argument("--episodes", type=positive_int, default=1,
                         help="episodes, one after the other in the video (default 1)")
     record.add_argument("--out", required=True, help="video file, .mp4 or .gif")
     record.add_argument("--policy", default="random", type=policy_name,
@@ -117,7 +112,7 @@ def add_parser(commands) -> None:
     record.add_argument("--seed", type=int, default=0, help="seed of env and policy (default 0)")
     record.add_argument("--camera", default="side", choices=list(CAMERAS))
     record.add_argument("--size", type=_size, default=480, help="frame width = height (pixels)")
-    record.add_argument("--steps", type=_positive, default=None,
+    record.add_argument("--steps", type=positive_int, default=None,
                         help="at most this many steps per episode (default: whole episodes)")
     record.add_argument("--fps", type=_fps, default=None,
                         help="frames per second of the video, at most the env's rate "

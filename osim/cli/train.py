@@ -7,6 +7,8 @@ import ast
 import sys
 from pathlib import Path
 
+from osim.cli.args import positive_int
+
 
 def parse_settings(items: list[str], parser: argparse.ArgumentParser,
                    flag: str = "--set") -> dict:
@@ -32,16 +34,6 @@ def env_name(text: str) -> str:
         return task_name(text)
     except ValueError as err:
         raise argparse.ArgumentTypeError(str(err)) from None
-
-
-def positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return value
 
 
 def fail(message: str, code: int = 1) -> int:
