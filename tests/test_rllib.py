@@ -104,12 +104,11 @@ def test_obs_norm_warmup_uses_the_real_env():
     assert np.all(norm["var"] >= 0) and norm["var"][:2].max() > 0  # two targets drawn
 
 
-# ------------------- real Ray runs: 50 s each on 2 idle cores, 150 s under load (slow)
-@pytest.mark.slow
+# ---------- real Ray runs: ~20 s each on 2 idle cores, 150 s under load (SAC: slow only)
 @pytest.mark.parametrize("algorithm, hyperparams", [
     ("PPO", {"train_batch_size_per_learner": 200, "minibatch_size": 50, "num_epochs": 1}),
-    ("SAC", {"num_steps_sampled_before_learning_starts": 100,
-             "train_batch_size_per_learner": 32}),
+    pytest.param("SAC", {"num_steps_sampled_before_learning_starts": 100,
+                         "train_batch_size_per_learner": 32}, marks=pytest.mark.slow),
 ])
 def test_train_with_two_env_runners(tmp_path, algorithm, hyperparams):
     backend = get_backend("rllib")
