@@ -12,6 +12,7 @@ import argparse
 import sys
 
 from osim.cli import main as osim_rl
+from osim.cli.args import positive_int
 from osim.tasks import TASKS
 
 ALGORITHMS = ("DDPG", "TRPO", "PPO", "SAC", "TD3")
@@ -22,10 +23,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("-e", "--env", required=True, choices=list(TASKS), help="task")
     parser.add_argument("-a", "--algorithm", required=True, choices=ALGORITHMS,
                         type=str.upper, help="algorithm (sb3 backend)")
-    parser.add_argument("--steps", type=int, default=20000, help="environment steps")
+    parser.add_argument("--steps", type=positive_int, default=20000, help="environment steps")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default=None, help="output folder (default: runs/<env>-<algo>)")
-    parser.add_argument("--workers", type=int, default=1, help="parallel environments")
+    parser.add_argument("--workers", type=positive_int, default=1, help="parallel environments")
     parser.add_argument("--set", dest="settings", action="append", default=[],
                         metavar="KEY=VALUE", help="override a hyperparameter (repeatable)")
     parser.add_argument("--env-option", dest="env_options", action="append", default=[],

@@ -9,12 +9,13 @@ import argparse
 import sys
 
 from osim.cli import main as osim_rl
+from osim.cli.args import positive_int
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-p", "--params", required=True, help="the params.pkl of a run")
-    parser.add_argument("--episodes", type=int, default=3)
+    parser.add_argument("--episodes", type=positive_int, default=3)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--video", default=None, metavar="OUT",
                         help="save the episodes as a video (.mp4 or .gif)")
