@@ -1,29 +1,7 @@
 """The simulation core: an OpenSim model, its state, and fixed control steps."""
 
+from osim.sim import simulation
 from osim.sim.logging import quiet_opensim
-from osim.sim.simulation import (
-    INTEGRATORS,
-    PRESET_ERROR_BOUNDS,
-    PRESETS,
-    Preset,
-    SimState,
-    Simulation,
-    SimulationError,
-    check_action,
-    full_state_dict,
-    load_model,
-)
+from osim.sim.simulation import *  # noqa: F403  (the public names listed in its __all__)
 
-__all__ = [
-    "INTEGRATORS",
-    "PRESETS",
-    "PRESET_ERROR_BOUNDS",
-    "Preset",
-    "SimState",
-    "Simulation",
-    "SimulationError",
-    "check_action",
-    "full_state_dict",
-    "load_model",
-    "quiet_opensim",
-]
+__all__ = [*simulation.__all__, "quiet_opensim"]
