@@ -223,3 +223,20 @@ def test_joints_far_outside_their_range_step_or_flag():
         if terminated:
             break
     _assert_recovers(env)
+
+
+# ------------------------------------------------------------ whole files only
+def test_failed_write_leaves_no_file_and_keeps_the_old_one(tmp_path):
+    from osim.atomic import atomic_path
+
+    target = tmp_path / "params.pkl"
+    target.write_bytes(b"old")
+    with pytest.raises(RuntimeError), atomic_path(target) as tmp:
+        tmp.write_bytes(b"half")
+        raise RuntimeError("crash mid-write")
+    assert target.read_bytes() == b"old"
+    assert list(tmp_path.iterdir()) == [target]
+    with atomic_path(target) as tmp:
+        tmp.write_bytes(b"new")
+    assert target.read_bytes() == b"new"
+    assert target.stat().st_mode & 0o044  # readable by others, like any file we write

@@ -4,11 +4,12 @@ runs a policy and keeps a frame per step."""
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import numpy as np
+
+from osim.atomic import atomic_path
 
 VIDEO_FORMATS = (".mp4", ".gif")
 # GIF frame delays are whole hundredths of a second and browsers slow down
@@ -60,20 +61,11 @@ def save_video(frames: Iterable[np.ndarray], path: str | os.PathLike, *, fps: fl
     frames = _check_frames(frames)
     if not path.parent.is_dir():
         raise FileNotFoundError(f"no directory {path.parent} to write {path.name} in")
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=suffix, dir=path.parent)
-    os.close(handle)
-    try:
+    with atomic_path(path, suffix) as temporary:
         if suffix == ".gif":
-            _write_gif(frames, temporary, fps)
+            _write_gif(frames, str(temporary), fps)
         else:
-            _write_mp4(frames, temporary, fps)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(temporary, 0o666 & ~umask)  # mkstemp makes it private; a video is not
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+            _write_mp4(frames, str(temporary), fps)
     return path
 
 

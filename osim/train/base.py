@@ -19,7 +19,6 @@ import csv
 import os
 import pickle
 import random
-import tempfile
 import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
@@ -28,6 +27,8 @@ from typing import Any, ClassVar
 
 import gymnasium
 import numpy as np
+
+from osim.atomic import atomic_path
 
 SNAPSHOT_FORMAT = "osim-rl-snapshot/1"
 SNAPSHOT_KEYS = ("format", "backend", "algorithm", "env", "env_kwargs", "seed", "steps_done",
@@ -216,16 +217,10 @@ def save_snapshot(path: str | Path, snapshot: dict) -> Path:
     if missing:
         raise ValueError(f"snapshot lacks {missing}; build it with make_snapshot")
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            pickle.dump(snapshot, f, protocol=pickle.HIGHEST_PROTOCOL)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_path(path) as tmp, tmp.open("wb") as f:
+        pickle.dump(snapshot, f, protocol=pickle.HIGHEST_PROTOCOL)
+        f.flush()
+        os.fsync(f.fileno())
     return path
 
 
