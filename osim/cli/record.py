@@ -66,8 +66,9 @@ def _record(args: argparse.Namespace) -> int:
     for episode in tqdm(range(args.episodes), desc=f"recording {args.env}", unit="episode",
                         disable=args.episodes == 1):
         seed = None if args.seed is None else args.seed + episode
-        episode_frames, total = record_episode(env, policy, seed=seed, max_steps=args.steps)
-        frames.extend(episode_frames[::stride])
+        episode_frames, total = record_episode(env, policy, seed=seed, max_steps=args.steps,
+                                               frame_every=stride)
+        frames.extend(episode_frames)
         rewards.append(total)
     env.close()
     try:

@@ -140,11 +140,8 @@ class OsimGymEnv(gymnasium.Env):
 
     def _rgb_frame(self) -> np.ndarray:
         """A frame whatever the render_mode (videos of envs made without one)."""
-        try:
-            from osim.render.scene import SceneRenderer, task_overlays
-        except ImportError as err:
-            raise ImportError(f"rgb_array frames need Pillow ({err}); "
-                              "pip install 'osim-rl[render]'") from None
+        from osim.render.scene import SceneRenderer, task_overlays  # Pillow: imported on demand
+
         if self._renderer is None or self._renderer.sim is not self.sim:
             self._renderer = SceneRenderer(self.sim, **self._view)
         return self._renderer.render(task_overlays(self.task))

@@ -129,9 +129,11 @@ def _frame_source(env) -> Callable[[], np.ndarray]:
 
 
 def record_episode(env, policy_fn: Callable[[np.ndarray], np.ndarray], seed: int | None = None,
-                   *, max_steps: int | None = None) -> tuple[list[np.ndarray], float]:
+                   *, max_steps: int | None = None, frame_every: int = 1
+                   ) -> tuple[list[np.ndarray], float]:
     """Run one episode of ``policy_fn(observation) -> action`` and keep a frame
-    per state (the reset state, then one per step).
+    per state (the reset state, then one per step), or per `frame_every` steps
+    (0: no frames, just the total reward).
 
     ``env`` is an osim env: Gymnasium (``gymnasium.make("osim/Arm-v0")``, wrapped
     or not) or classic (``ArmEnv()``); its render_mode does not matter.
@@ -140,10 +142,10 @@ def record_episode(env, policy_fn: Callable[[np.ndarray], np.ndarray], seed: int
     """
     from osim.env.classic import ClassicEnv
 
-    draw = _frame_source(env)
+    draw = _frame_source(env) if frame_every else None
     classic = isinstance(env, ClassicEnv)
     observation = env.reset(seed=seed) if classic else env.reset(seed=seed)[0]
-    frames, total, steps = [draw()], 0.0, 0
+    frames, total, steps = [draw()] if draw else [], 0.0, 0
     while max_steps is None or steps < max_steps:
         action = policy_fn(observation)
         if classic:
@@ -153,7 +155,8 @@ def record_episode(env, policy_fn: Callable[[np.ndarray], np.ndarray], seed: int
             done = terminated or truncated
         total += float(reward)
         steps += 1
-        frames.append(draw())
+        if draw and steps % frame_every == 0:
+            frames.append(draw())
         if done:
             break
     return frames, total

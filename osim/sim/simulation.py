@@ -218,6 +218,7 @@ class Simulation:
 
         self.restart_each_step = bool(restart_each_step)
         self._manager = self._new_manager()
+        self._checked_state: opensim.State | None = None  # the last state step() produced
         self._running_from: tuple[opensim.State, float, np.ndarray] | None = None
 
         self.excitations = np.zeros(len(self.muscles))
@@ -391,7 +392,8 @@ class Simulation:
         """
         self.set_excitations(excitations)
         target_time = (self.step_count + 1) * self.step_size
-        self._check_speeds(self.state.getY().to_numpy(), "at")
+        if self.state is not self._checked_state:  # set from outside (reset, set_state)
+            self._check_speeds(self.state.getY().to_numpy(), "at")
         try:
             if not self._integrator_is_at_current_state():
                 self._manager.initialize(self.state)
@@ -405,7 +407,7 @@ class Simulation:
         if not np.all(np.isfinite(y)):
             raise SimulationError(f"non-finite state after t={target_time:.3f}s")
         self._check_speeds(y, "after")
-        self.state = opensim.State(new_state)  # ours, not a view into the manager
+        self.state = self._checked_state = opensim.State(new_state)  # ours, not the manager's
         if not self.restart_each_step:
             self._running_from = (self.state, target_time, y.copy())
         self.step_count += 1

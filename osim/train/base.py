@@ -29,6 +29,7 @@ import gymnasium
 import numpy as np
 
 from osim.atomic import atomic_path
+from osim.render.video import record_episode
 
 SNAPSHOT_FORMAT = "osim-rl-snapshot/1"
 SNAPSHOT_KEYS = ("format", "backend", "algorithm", "env", "env_kwargs", "seed", "steps_done",
@@ -414,7 +415,7 @@ def evaluate(policy: Policy, env_name: str, env_kwargs: dict | None = None, epis
     ``seed + i``). With `video`, the episodes are rendered and saved there (.mp4/.gif)."""
     if int(episodes) < 1:
         raise ValueError(f"episodes must be positive, got {episodes!r}")
-    save_video = None
+    stride = 0  # no frames
     extra: dict[str, Any] = {}
     if video is not None:
         save_video, stride = _video_writer(Path(video))
@@ -426,20 +427,12 @@ def evaluate(policy: Policy, env_name: str, env_kwargs: dict | None = None, epis
         from tqdm.auto import tqdm
 
         for i in tqdm(range(int(episodes)), disable=not progress, leave=False, unit="episode"):
-            obs, _ = env.reset(seed=int(seed) + i)
-            total, done, t = 0.0, False, 0
-            if save_video is not None:
-                frames.append(env.render())
-            while not done:
-                obs, reward, terminated, truncated, _ = env.step(policy.act(obs))
-                total += float(reward)
-                done = terminated or truncated
-                t += 1
-                if save_video is not None and t % stride == 0:
-                    frames.append(env.render())
+            episode_frames, total = record_episode(env, policy.act, seed=int(seed) + i,
+                                                   frame_every=stride)
+            frames.extend(episode_frames)
             totals.append(total)
-        if save_video is not None:
-            save_video(frames, Path(video), fps=env.metadata.get("render_fps", 30) / stride)
+        if video is not None:
+            save_video(frames, Path(video), fps=env.metadata["render_fps"] / stride)
     finally:
         env.close()
     return totals
@@ -448,19 +441,14 @@ def evaluate(policy: Policy, env_name: str, env_kwargs: dict | None = None, epis
 def _video_writer(path: Path):
     """`osim.render.video.save_video` and the frame stride for `path`'s format, or a clear
     error (before any episode runs) when that video cannot be written."""
-    from osim.env.gym_env import OsimGymEnv
+    from osim.render.video import VIDEO_FORMATS, frame_stride, save_video
 
-    try:
-        from osim.render.video import VIDEO_FORMATS, frame_stride, save_video
-    except ImportError as err:
-        raise ValueError(f"videos need osim.render.video ({err}); install osim-rl[render]") \
-            from None
-    if "rgb_array" not in OsimGymEnv.metadata.get("render_modes", []):
-        raise ValueError("this osim-rl cannot render frames (no render_mode='rgb_array')")
     if path.suffix.lower() not in VIDEO_FORMATS:
         raise ValueError(f"unsupported video format {path.suffix or '(none)'!r} of {path}; "
                          f"use one of {list(VIDEO_FORMATS)}")
     if not path.parent.is_dir():
         raise ValueError(f"no folder {path.parent} for the video {path.name}")
-    fps = OsimGymEnv.metadata.get("render_fps", 30)
+    from osim.env.gym_env import OsimGymEnv
+
+    fps = OsimGymEnv.metadata["render_fps"]
     return save_video, (frame_stride(fps) if path.suffix.lower() == ".gif" else 1)
