@@ -28,7 +28,7 @@ def parse_settings(items: list[str], parser: argparse.ArgumentParser,
 
 
 def env_name(text: str) -> str:
-    from osim.train.base import task_name
+    from osim.env.registration import task_name
 
     try:
         return task_name(text)

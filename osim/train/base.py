@@ -29,6 +29,7 @@ import gymnasium
 import numpy as np
 
 from osim.atomic import atomic_path
+from osim.env.registration import task_name
 from osim.render.video import record_episode
 
 SNAPSHOT_FORMAT = "osim-rl-snapshot/1"
@@ -44,19 +45,6 @@ class SnapshotError(ValueError):
 
 
 # --------------------------------------------------------------------- configuration
-def task_name(env: str) -> str:
-    """The task name for a task name (``"Arm"``) or a Gymnasium id (``"osim/Arm-v0"``)."""
-    from osim.tasks import TASKS
-
-    name = env
-    if isinstance(env, str) and env.startswith("osim/"):
-        name = env[len("osim/"):].rsplit("-v", 1)[0]
-    if name not in TASKS:
-        raise ValueError(f"unknown env {env!r}; choose one of {sorted(TASKS)} "
-                         f"(or their ids osim/<Name>-v0)")
-    return name
-
-
 @dataclass
 class TrainConfig:
     """One training run.
