@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 from osim.cli.args import positive_int
 
@@ -45,13 +44,18 @@ def _record(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from osim.env import env_id
-    from osim.render.video import MAX_GIF_FPS, frame_stride, record_episode, save_video
+    from osim.render.video import (
+        MAX_GIF_FPS,
+        check_video_path,
+        frame_stride,
+        record_episode,
+        save_video,
+    )
 
-    out = Path(args.out)
-    if out.suffix.lower() not in (".mp4", ".gif"):
-        raise SystemExit(f"osim-rl record: --out must end in .mp4 or .gif, got {args.out!r}")
-    if not out.parent.is_dir():
-        raise SystemExit(f"osim-rl record: no directory {out.parent} for {out.name}")
+    try:
+        out = check_video_path(args.out)
+    except (ValueError, FileNotFoundError) as err:
+        raise SystemExit(f"osim-rl record: --out: {err}") from None
     env = gymnasium.make(env_id(args.env), render_mode="rgb_array", width=args.size,
                          height=args.size, camera=args.camera)
     env_fps = env.metadata["render_fps"]

@@ -37,6 +37,18 @@ def frame_stride(fps: float, max_fps: float = MAX_GIF_FPS) -> int:
     return max(1, int(np.ceil(fps / max_fps - 1e-9)))
 
 
+def check_video_path(path: str | os.PathLike) -> Path:
+    """`path` if a video can be written there: ValueError for a format other than .mp4 or
+    .gif, FileNotFoundError for a missing folder. Call it before rendering anything."""
+    path = Path(path)
+    if path.suffix.lower() not in VIDEO_FORMATS:
+        raise ValueError(f"unsupported video format {path.suffix or '(none)'!r} of {path}; "
+                         f"use .mp4 or .gif")
+    if not path.parent.is_dir():
+        raise FileNotFoundError(f"no directory {path.parent} to write {path.name} in")
+    return path
+
+
 def save_video(frames: Iterable[np.ndarray], path: str | os.PathLike, *, fps: float = 30.0) -> Path:
     """Write frames ((height, width, 3) uint8 arrays) to ``path``, an .mp4 (H.264,
     with the ffmpeg binary of imageio-ffmpeg) or a looping .gif, chosen by the
@@ -46,11 +58,8 @@ def save_video(frames: Iterable[np.ndarray], path: str | os.PathLike, *, fps: fl
     GIFs store delays in hundredths of a second: ``fps`` above 50 raises
     ``ValueError`` (keep every `frame_stride`-th frame instead).
     """
-    path = Path(path)
+    path = check_video_path(path)
     suffix = path.suffix.lower()
-    if suffix not in VIDEO_FORMATS:
-        raise ValueError(f"unsupported video format {path.suffix or '(none)'!r} of {path}; "
-                         f"use one of {list(VIDEO_FORMATS)}")
     fps = float(fps)
     if not (np.isfinite(fps) and fps > 0):
         raise ValueError(f"fps must be positive, got {fps}")
@@ -59,8 +68,6 @@ def save_video(frames: Iterable[np.ndarray], path: str | os.PathLike, *, fps: fl
         raise ValueError(f"a GIF plays at most {MAX_GIF_FPS:g} frames/s, got fps={fps:g}; "
                          f"keep one frame in {k} and write them at fps={fps / k:g}")
     frames = _check_frames(frames)
-    if not path.parent.is_dir():
-        raise FileNotFoundError(f"no directory {path.parent} to write {path.name} in")
     with atomic_path(path, suffix) as temporary:
         if suffix == ".gif":
             _write_gif(frames, str(temporary), fps)

@@ -429,14 +429,10 @@ def evaluate(policy: Policy, env_name: str, env_kwargs: dict | None = None, epis
 def _video_writer(path: Path):
     """`osim.render.video.save_video` and the frame stride for `path`'s format, or a clear
     error (before any episode runs) when that video cannot be written."""
-    from osim.render.video import VIDEO_FORMATS, frame_stride, save_video
-
-    if path.suffix.lower() not in VIDEO_FORMATS:
-        raise ValueError(f"unsupported video format {path.suffix or '(none)'!r} of {path}; "
-                         f"use one of {list(VIDEO_FORMATS)}")
-    if not path.parent.is_dir():
-        raise ValueError(f"no folder {path.parent} for the video {path.name}")
     from osim.env.gym_env import OsimGymEnv
+    from osim.render.video import check_video_path, frame_stride, save_video
+
+    check_video_path(path)
 
     fps = OsimGymEnv.metadata["render_fps"]
     return save_video, (frame_stride(fps) if path.suffix.lower() == ".gif" else 1)
