@@ -36,12 +36,12 @@ import argparse
 import os
 import time
 
+import osim  # noqa: I001  (first: it must load the engine before anything imports opensim)
 import numpy as np
 import opensim
 import psutil
 from tqdm import tqdm
 
-import osim  # noqa: F401
 from osim.env import OsimGymEnv
 from osim.sim import (
     PRESETS,

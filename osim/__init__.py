@@ -6,6 +6,11 @@ API is ``from osim.env import ArmEnv``.
 
 __version__ = "3.0.0"
 
+# Before anything imports opensim: see osim/engine_libs.py.
+from osim.engine_libs import preload_engine_libraries as _preload  # noqa: E402
+
+_preload()
+
 from osim.env import register_envs as _register_envs  # noqa: E402
 
 _register_envs()

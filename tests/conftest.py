@@ -3,6 +3,8 @@ from pathlib import Path
 
 import pytest
 
+import osim  # noqa: F401  (before any test module imports opensim: see osim/engine_libs.py)
+
 # Tests never open a visualizer window, whatever the developer's desktop has.
 os.environ.pop("DISPLAY", None)
 
