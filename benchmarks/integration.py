@@ -21,7 +21,9 @@ Run by hand; nothing here passes or fails.
 
 from __future__ import annotations
 
-import osim  # noqa: I001  (first: it must load the engine before anything imports opensim)
+import osim  # noqa: F401  (first: it loads the engine before anything imports opensim)
+
+# isort: split
 import argparse
 import ctypes
 import time

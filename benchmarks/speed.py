@@ -3,6 +3,7 @@
     python benchmarks/speed.py [--envs Arm Gait Prosthetics] [--rounds 3] [--seconds 1.0]
     python benchmarks/speed.py --workers 2 [--workers-env Gait] [--workers-steps 200]
     python benchmarks/speed.py --muscle-models [--envs Gait]
+    python benchmarks/speed.py --policies 300 [--envs Arm Stand Gait L2Run Prosthetics]
 
 For each env, the same model and the same excitation pattern are run by
   A  the 2017-2019 osim-rl loop re-created on OpenSim 4.6: a PrescribedController
@@ -24,6 +25,8 @@ steadier figure on a shared machine.
 
 --workers N: total env steps/s of a vector env (osim.env.vector) with 1 and with
 N worker processes, alternated, and their ratio.
+--policies STEPS: CPU steps/s of each env (reset after every fall) under random
+excitations drawn anew each step and under zero excitation, per preset.
 --muscle-models: steps/s and error (each against its own 1e-8 reference) of the
 simulation alone with Thelen 2003 muscles (the models' own) and DeGroote-Fregly
 2016 muscles, compliant and rigid tendon.
@@ -36,7 +39,9 @@ import argparse
 import os
 import time
 
-import osim  # noqa: I001  (first: it must load the engine before anything imports opensim)
+import osim  # noqa: F401  (first: it loads the engine before anything imports opensim)
+
+# isort: split
 import numpy as np
 import opensim
 import psutil
@@ -271,6 +276,28 @@ def compare_workers(name: str, workers: int, rounds: int, n_steps: int, preset: 
           f"scale with workers only on idle cores, steps per CPU second show the overhead)")
 
 
+def compare_policies(names: list[str], presets: list[str], n_steps: int) -> None:
+    """Steps/s of each env under random excitations (a new draw every step, reset
+    after every fall) and under zero excitation: what RL training sees."""
+    print(f"\n{'env':<12} {'preset':<8} {'random':>8} {'zero':>8}   (CPU steps/s, {n_steps} steps)")
+    for name in tqdm(names, desc="envs", leave=False):
+        for preset in presets:
+            rates = []
+            for policy in ("random", "zero"):
+                env = OsimGymEnv(name, preset=preset)
+                env.reset(seed=0)
+                env.action_space.seed(0)
+                clock = Stopwatch()
+                for _ in range(n_steps):
+                    action = (env.action_space.sample() if policy == "random"
+                              else np.zeros(env.action_space.shape))
+                    *_, terminated, truncated, _ = env.step(action)
+                    if terminated or truncated:
+                        env.reset()
+                rates.append(clock.rates(n_steps)[1])
+            print(f"{name:<12} {preset:<8} {rates[0]:8.1f} {rates[1]:8.1f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--envs", nargs="+", default=["Arm", "Gait", "Prosthetics"],
@@ -285,6 +312,9 @@ def main() -> None:
                         help="preset of the --workers envs")
     parser.add_argument("--muscle-models", action="store_true",
                         help="instead: Thelen vs DeGroote-Fregly (compliant, rigid tendon)")
+    parser.add_argument("--policies", type=int, default=None, metavar="STEPS",
+                        help="instead: steps/s of each env under random and zero excitations, "
+                             "default and fast presets")
     args = parser.parse_args()
     if args.rounds < 1 or args.seconds <= 0 or args.workers_steps < 1:
         parser.error("--rounds and --workers-steps must be >= 1 and --seconds > 0")
@@ -294,6 +324,8 @@ def main() -> None:
     if args.workers:
         compare_workers(args.workers_env, args.workers, args.rounds, args.workers_steps,
                         args.preset)
+    elif args.policies:
+        compare_policies(args.envs, ["default", "fast"], args.policies)
     elif args.muscle_models:
         compare_muscle_models(args.envs, args.rounds, args.seconds)
     else:

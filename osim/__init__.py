@@ -7,10 +7,10 @@ API is ``from osim.env import ArmEnv``.
 __version__ = "3.0.0"
 
 # Before anything imports opensim: see osim/engine_libs.py.
-from osim.engine_libs import preload_engine_libraries as _preload  # noqa: E402
+from osim.engine_libs import preload_engine_libraries as _preload
 
 _preload()
 
-from osim.env import register_envs as _register_envs  # noqa: E402
+from osim.env import register_envs as _register_envs
 
 _register_envs()

@@ -57,7 +57,7 @@ TRAJECTORY_HASH = textwrap.dedent("""
 def run_python(code: str, preload: str = "1") -> list[str]:
     env = {**os.environ, "OSIM_RL_PRELOAD": preload}
     result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
-                            text=True, timeout=300)
+                            text=True, timeout=300, check=False)
     assert result.returncode == 0, result.stderr
     return result.stdout.split("\n")[:-1]
 

@@ -43,7 +43,7 @@ class Preset(NamedTuple):
 
 # Named integrator settings. Every step restarts the integrator (see
 # `Simulation`), so these hold for replays too. How many derivative evaluations
-# a 10 ms step needs is set by stiffness (tendons, foot contact), not by the
+# a 10 ms step needs is set by stiffness (foot contact, mostly its friction), not by the
 # accuracy: below ~1e-4 accuracy costs little, while a cap on the internal step
 # keeps the explicit integrators off the stiff edge (fewer rejected steps).
 #   accurate  the 2017-2019 osim-rl setting (RK-Merson, 5e-5), for comparison.
@@ -268,7 +268,7 @@ class Simulation:
         manager.setIntegratorAccuracy(self.accuracy)
         if self.max_step_size is not None:
             manager.setIntegratorMaximumStepSize(self.max_step_size)
-        # A floor far below the ~1 ms steps that tendons and foot contact need: a
+        # A floor far below the ~0.5-1 ms steps that foot contact needs: a
         # state no integrator can follow (a body pushed deep into the ground) then
         # costs a second, not minutes, per step.
         manager.setIntegratorMinimumStepSize(MIN_STEP_SIZE)
