@@ -4,12 +4,16 @@ The PyPI ``opensim`` wheel compiles its SWIG modules (``_simbody.so``,
 ``_simulation.so``, ...) without optimization and exports from them every
 inline SimTK template they instantiate (``Vec3`` and ``Rotation`` arithmetic,
 ``Transform`` composition, ...). Python opens an extension module with
-RTLD_LOCAL, and the dynamic linker then binds the engine libraries' calls to
-those functions to the first copy it finds: the unoptimized one in
-``_simbody.so``. Opening the engine libraries first, with RTLD_GLOBAL, binds
-them to their own optimized copies: about 10% less CPU time per step on HUMAN,
-with bit-identical results (``tests/test_engine_libs.py`` checks both the
-binding and the trajectory).
+RTLD_LOCAL, together with the engine libraries it needs, and the dynamic
+linker binds the engine's calls to those functions to the first copy in that
+group: the unoptimized one in ``_simbody.so``. Opening each engine library
+first, on its own, binds it to its own optimized copies before any SWIG module
+exists: 10-30% less CPU time per step, bit-identical results
+(``tests/test_engine_libs.py`` checks the bindings and the trajectory).
+
+They are opened RTLD_LOCAL, not RTLD_GLOBAL: a global OpenSim would also make
+its bundled OpenBLAS global and take over other libraries' BLAS calls (it
+changed PyTorch's results).
 
 This must run before anything imports ``opensim``; ``import osim`` does it
 first thing. Set ``OSIM_RL_PRELOAD=0`` to skip it (to measure the difference).
@@ -32,6 +36,10 @@ ENGINE_LIBRARIES = (
     "libosimCommon",
     "libosimSimulation",
     "libosimActuators",
+    "libosimAnalyses",
+    "libosimTools",
+    "libosimExampleComponents",
+    "libosimMoco",
 )
 
 #: What `preload_engine_libraries` did: "loaded", "disabled", "too late"
@@ -69,7 +77,7 @@ def _load() -> str:
             candidates = sorted(folder.glob(f"{stem}.so*"), key=lambda p: (-len(p.name), p.name))
             if not candidates:
                 return "not found"
-            ctypes.CDLL(str(candidates[0]), mode=ctypes.RTLD_GLOBAL)
+            ctypes.CDLL(str(candidates[0]), mode=ctypes.RTLD_LOCAL)
     except OSError as err:
         return f"failed: {err}"
     return "loaded"

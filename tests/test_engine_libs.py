@@ -1,6 +1,6 @@
 """osim/engine_libs.py: the engine libraries' inline SimTK code binds to their own
-optimized copies, and that changes no result. Each case needs a fresh process,
-since a library's binding is fixed once it is loaded."""
+optimized copies, and that changes no result, ours or other libraries'. Each
+case needs a fresh process, since a library's bindings are fixed once it loads."""
 
 import os
 import subprocess
@@ -9,28 +9,23 @@ import textwrap
 
 import pytest
 
-# Where the process-wide lookup finds two inline SimTK functions the engine calls
-# on every derivative evaluation (Transform_<double>::compose, Vec3::operator[]).
-WHERE_SYMBOLS_BIND = textwrap.dedent("""
-    import ctypes, sys
-    {first_import}
-    import osim
-    from osim import engine_libs
 
-    class DlInfo(ctypes.Structure):
-        _fields_ = [("fname", ctypes.c_char_p), ("fbase", ctypes.c_void_p),
-                    ("sname", ctypes.c_char_p), ("saddr", ctypes.c_void_p)]
+# Which of the engine's symbol lookups the dynamic linker bound into a SWIG
+# module (_simbody.so, _simulation.so, ...) rather than into an engine library.
+def engine_bindings_into_swig_modules(tmp_path, code: str, preload: str) -> list[str]:
+    log = tmp_path / f"bindings-{preload}"
+    run_python(code, preload, LD_DEBUG="bindings", LD_DEBUG_OUTPUT=str(log))
+    found = []
+    for path in tmp_path.glob(f"{log.name}.*"):
+        for line in path.read_text(errors="replace").splitlines():
+            parts = line.split()
+            # "<pid>:  binding file <from> [0] to <to> [0]: normal symbol `<name>'"
+            if parts[1:3] == ["binding", "file"] and len(parts) > 7:
+                source, target = os.path.basename(parts[3]), os.path.basename(parts[6])
+                if source.startswith(("libSimTK", "libosim")) and target.startswith("_"):
+                    found.append(f"{source} -> {target}: {parts[-1]}")
+    return found
 
-    libc = ctypes.CDLL(None)
-    libc.dlsym.restype = ctypes.c_void_p
-    libc.dlsym.argtypes = [ctypes.c_void_p, ctypes.c_char_p]
-    libc.dladdr.argtypes = [ctypes.c_void_p, ctypes.POINTER(DlInfo)]
-    print(engine_libs.status)
-    for symbol in (b"_ZNK5SimTK10Transform_IdE7composeERKS1_", b"_ZNK5SimTK3VecILi3EdLi1EEixEi"):
-        address = libc.dlsym(None, symbol)  # None: RTLD_DEFAULT, the global scope
-        info = DlInfo()
-        print(libc.dladdr(address, ctypes.byref(info)) and info.fname.decode() if address else "unbound")
-""")
 
 # Observations and rewards of HUMAN gait under random excitations, hashed.
 TRAJECTORY_HASH = textwrap.dedent("""
@@ -54,8 +49,8 @@ TRAJECTORY_HASH = textwrap.dedent("""
 """)
 
 
-def run_python(code: str, preload: str = "1") -> list[str]:
-    env = {**os.environ, "OSIM_RL_PRELOAD": preload}
+def run_python(code: str, preload: str = "1", **environment) -> list[str]:
+    env = {**os.environ, "OSIM_RL_PRELOAD": preload, **environment}
     result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
                             text=True, timeout=300, check=False)
     assert result.returncode == 0, result.stderr
@@ -66,21 +61,34 @@ pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"),
                                 reason="the binding problem is the Linux wheel's")
 
 
-def test_engine_inline_code_binds_to_the_engine_libraries():
-    status, *libraries = run_python(WHERE_SYMBOLS_BIND.format(first_import=""))
-    assert status == "loaded"
-    assert libraries and all(os.path.basename(lib).startswith("libSimTK") for lib in libraries), libraries
+def test_engine_libraries_bind_to_their_own_code(tmp_path):
+    assert run_python("import osim; print(osim.engine_libs.status)") == ["loaded"]
+    assert engine_bindings_into_swig_modules(tmp_path, "import osim, opensim", "1") == []
 
 
-def test_without_the_preload_nothing_engine_side_is_global():
-    status, *libraries = run_python(WHERE_SYMBOLS_BIND.format(first_import=""), preload="0")
-    assert status == "disabled"
-    assert libraries == ["unbound", "unbound"]
+def test_without_the_preload_the_swig_modules_supply_engine_code(tmp_path):
+    # What the preload is for: without it, hundreds of such bindings.
+    assert len(engine_bindings_into_swig_modules(tmp_path, "import osim, opensim", "0")) > 50
 
 
 def test_importing_opensim_first_is_reported_and_still_works():
-    status, *_ = run_python(WHERE_SYMBOLS_BIND.format(first_import="import opensim"))
-    assert status == "too late"
+    assert run_python("import opensim, osim; print(osim.engine_libs.status)") == ["too late"]
+
+
+def test_other_libraries_numerics_are_untouched():
+    # Opening OpenSim RTLD_GLOBAL once made its OpenBLAS serve PyTorch's calls.
+    code = textwrap.dedent("""
+        import hashlib
+        import numpy as np
+        import osim, opensim, torch
+        torch.manual_seed(0)
+        net = torch.nn.Sequential(torch.nn.Linear(40, 64), torch.nn.Tanh(), torch.nn.Linear(64, 18))
+        matrix = np.random.default_rng(0).normal(size=(60, 60))
+        out = [net(torch.randn(256, 40)).detach().numpy(), matrix @ matrix, np.linalg.inv(matrix)]
+        print(hashlib.sha256(b"".join(a.tobytes() for a in out)).hexdigest())
+    """)
+    pytest.importorskip("torch")
+    assert run_python(code) == run_python(code, preload="0")
 
 
 def test_the_preload_changes_no_result():
