@@ -31,6 +31,7 @@ from pathlib import Path
 
 import numpy as np
 import opensim
+from patterns import excitation_pattern  # benchmarks/patterns.py
 
 from osim.sim import PRESETS, Simulation
 from osim.tasks import TASKS
@@ -42,11 +43,6 @@ INTEGRATOR_COUNTERS = {
     "attempted": "_ZNK5SimTK10Integrator20getNumStepsAttemptedEv",
 }
 
-
-def excitation_pattern(n_steps: int, n_muscles: int, step_size: float) -> np.ndarray:
-    """benchmarks/speed.py's pattern: phase-shifted sinusoids in [0.1, 0.5]."""
-    t = np.arange(n_steps)[:, None] * step_size
-    return 0.3 + 0.2 * np.sin(2 * np.pi * (1.5 * t + np.arange(n_muscles)[None, :] / n_muscles))
 
 
 class IntegratorCounters:

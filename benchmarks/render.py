@@ -23,17 +23,11 @@ import argparse
 import statistics
 import time
 
-import numpy as np
+from patterns import excitation_pattern  # benchmarks/patterns.py
 
 import osim  # noqa: F401
 from osim.env import OsimGymEnv
 from osim.render.scene import SceneRenderer, read_pose, task_overlays
-
-
-def excitation_pattern(n_steps: int, n_muscles: int, step_size: float) -> np.ndarray:
-    t = np.arange(n_steps)[:, None] * step_size
-    phase = np.arange(n_muscles)[None, :] / n_muscles
-    return 0.3 + 0.2 * np.sin(2 * np.pi * (1.5 * t + phase))
 
 
 def timed(env: OsimGymEnv, snapshots, work, clock=time.process_time) -> float:

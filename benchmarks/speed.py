@@ -45,6 +45,7 @@ import osim  # noqa: F401  (first: it loads the engine before anything imports o
 import numpy as np
 import opensim
 import psutil
+from patterns import excitation_pattern  # benchmarks/patterns.py
 from tqdm import tqdm
 
 from osim.env import OsimGymEnv
@@ -70,12 +71,6 @@ class Stopwatch:
         return (n_steps / (time.perf_counter() - self.wall),
                 n_steps / (time.process_time() - self.cpu))
 
-
-def excitation_pattern(n_steps: int, n_muscles: int, step_size: float) -> np.ndarray:
-    """Smooth, phase-shifted sinusoids in [0.1, 0.5]: every muscle works, nobody falls at once."""
-    t = np.arange(n_steps)[:, None] * step_size
-    phase = np.arange(n_muscles)[None, :] / n_muscles
-    return 0.3 + 0.2 * np.sin(2 * np.pi * (1.5 * t + phase))
 
 
 def original_loop(task, excitations: np.ndarray, step_size: float):

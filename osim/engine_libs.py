@@ -43,7 +43,8 @@ ENGINE_LIBRARIES = (
 )
 
 #: What `preload_engine_libraries` did: "loaded", "disabled", "too late"
-#: (opensim was imported first), "not found" or "failed: <reason>".
+#: (opensim was imported first), "not needed" (not Linux), "not found" or
+#: "failed: <reason>".
 status = "not run"
 
 
