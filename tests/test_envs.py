@@ -82,7 +82,7 @@ def test_targets_follow_the_seed_and_are_reachable():
     np.testing.assert_array_equal(targets[0], targets[1])
     assert not np.array_equal(targets[0], targets[2])
     shoulder = env.sim.body_position("r_humerus")[:2]
-    _, reach = env.task._workspace(env.sim)
+    _, reach = env.task.workspace
     for seed in range(20):
         target = env.reset(seed=seed)[0]["target"]
         assert np.linalg.norm(target - shoulder) <= reach

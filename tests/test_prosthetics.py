@@ -59,7 +59,7 @@ def test_gymnasium_make_with_difficulty_1_and_its_limit():
     assert env.unwrapped.task.max_episode_steps == 1000
     obs, _ = env.reset(seed=0)
     assert obs.shape == (FLAT_SIZE,)
-    np.testing.assert_allclose(env.unwrapped.task.target_vel, [1.25, 0.0, 0.0])
+    np.testing.assert_allclose(env.unwrapped.task.target_at(0), [1.25, 0.0, 0.0])
     env.close()
 
 

@@ -12,6 +12,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from osim.checks import positive_integer
 from osim.env.gym_env import OsimGymEnv
 from osim.sim import Simulation
 from osim.tasks import ModelTask, Task
@@ -25,24 +26,35 @@ class ClassicEnv:
             runs headless otherwise).
         integrator_accuracy: integrator accuracy; default from the "default" preset.
         seed: seed of the env's RNG (targets, perturbations); ``reset(seed=)`` reseeds.
+        max_episode_steps: episode length (``done`` after that many steps); default the task's.
         **options: more keyword arguments of `osim.env.OsimGymEnv` and the task
             (e.g. ``render_mode="rgb_array"``, ``camera="front"``).
 
-    An episode ends (``done``) when the task terminates, the simulation fails
-    (``info["sim_error"]``) or ``time_limit`` steps have passed.
+    The env is ready to `step` as soon as it is made (as the original's were):
+    construction starts an episode, seeded by ``seed``; the first `reset`
+    without a seed starts that same episode again. An episode ends (``done``)
+    when the task terminates, the simulation fails (``info["sim_error"]``) or
+    ``time_limit`` steps have passed. Classic envs pickle: the copy rebuilds
+    its simulation and carries on identically.
     """
 
     task_class: type[Task]
 
     def __init__(self, visualize: bool = False, integrator_accuracy: float | None = None,
-                 seed: int | None = None, **options: Any):
+                 seed: int | None = None, max_episode_steps: int | None = None,
+                 **options: Any):
+        if max_episode_steps is not None:
+            max_episode_steps = positive_integer("max_episode_steps", max_episode_steps)
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+            raise ValueError(f"seed must be an integer or None, got {seed!r}")
         self.env = OsimGymEnv(self._make_task(options), visualize=visualize,
                               accuracy=integrator_accuracy, **options)
         self.action_space = self.env.action_space
         self.observation_space = self.env.observation_space
-        self.time_limit = self.env.task.max_episode_steps
-        self.istep = 0
+        self.time_limit = max_episode_steps or self.env.task.max_episode_steps
         self._seed = seed
+        self.reset()
+        self._seed = seed  # the first reset() without a seed repeats this episode
 
     def _make_task(self, options: dict) -> Task:
         task_option_names = inspect.signature(self.task_class).parameters
@@ -75,7 +87,13 @@ class ClassicEnv:
         return self.env.state_dict()
 
     def get_observation(self) -> np.ndarray:
-        return self.env._format(self.env.observation_dict())
+        return self.env.format_observation(self.env.observation_dict())
+
+    def get_observation_space_size(self) -> int:
+        return int(self.observation_space.shape[0])
+
+    def get_action_space_size(self) -> int:
+        return int(self.action_space.shape[0])
 
     def get_state(self):
         snapshot = self.env.get_state()
@@ -93,7 +111,7 @@ class ClassicEnv:
         if mode is None:
             return self.env.render()
         if mode == "rgb_array":
-            return self.env._rgb_frame()
+            return self.env.render_frame()
         if mode == "human":
             return None
         raise ValueError(f"unsupported render mode {mode!r}; choose 'rgb_array' or 'human'")

@@ -9,7 +9,8 @@ import numpy as np
 
 from osim.env import spaces as osim_spaces
 from osim.render import check_view
-from osim.sim import SimState, Simulation, SimulationError, check_action
+from osim.checks import check_action, positive_number
+from osim.sim import SimState, Simulation, SimulationError
 from osim.tasks import TASKS, Task
 
 
@@ -59,6 +60,11 @@ class OsimGymEnv(gymnasium.Env):
                  visualize: bool = False, verbose: bool = False, width: int = 480,
                  height: int = 480, camera: str = "side", **task_options: Any):
         check_view(width, height, camera)
+        # Before the model is built, so that a bad setting fails at once.
+        for name, value in (("step_size", step_size), ("accuracy", accuracy),
+                            ("max_step_size", max_step_size)):
+            if value is not None:
+                positive_number(name, value)
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ValueError(f"unsupported render_mode {render_mode!r}; "
                              f"choose one of {self.metadata['render_modes']} or None")
@@ -72,9 +78,10 @@ class OsimGymEnv(gymnasium.Env):
         self.task = make_task(task, **task_options)
         self.sim = Simulation(
             self.task.build_model(muscle_model=muscle_model),
-            step_size=step_size or self.task.step_size, preset=preset, integrator=integrator,
+            step_size=self.task.step_size if step_size is None else step_size, preset=preset, integrator=integrator,
             accuracy=accuracy, max_step_size=max_step_size, restart_each_step=restart_each_step,
             visualize=visualize or render_mode == "human", verbose=verbose)
+        self.task.bind(self.sim)
         self.obs_as_dict = obs_as_dict
         self.observation_spec = self.task.observation_spec(self.sim)
         self.observation_labels = osim_spaces.observation_labels(self.observation_spec)
@@ -102,7 +109,7 @@ class OsimGymEnv(gymnasium.Env):
         except SimulationError as err:
             obs = self._last_observation if self._last_observation is not None else {}
             info = {"sim_error": str(err), "reward_terms": {}}
-            return self._format(obs), 0.0, True, False, info
+            return self.format_observation(obs), 0.0, True, False, info
         terms = self.task.reward_terms(self.sim)
         reward = float(sum(terms.values()))
         info = {"reward_terms": terms, **self.task.info(self.sim)}
@@ -123,7 +130,7 @@ class OsimGymEnv(gymnasium.Env):
 
     def set_state(self, snapshot: SimState) -> None:
         self.sim.set_state(snapshot)
-        self.task.set_episode(snapshot.extra.get("episode", {}))
+        self.task.set_episode(snapshot.extra.get("episode", {}), self.sim)
         self._last_observation = self.task.observe(self.sim)
 
     def render(self):
@@ -131,14 +138,14 @@ class OsimGymEnv(gymnasium.Env):
         ``render_mode="rgb_array"``; ``None`` otherwise ("human" draws in the
         visualizer at every step)."""
         if self.render_mode == "rgb_array":
-            return self._rgb_frame()
+            return self.render_frame()
         if self.render_mode is None:
             gymnasium.logger.warn(
                 "render() called without a render_mode: make the env with "
                 "render_mode='rgb_array' for frames (or 'human' for the visualizer)")
         return None
 
-    def _rgb_frame(self) -> np.ndarray:
+    def render_frame(self) -> np.ndarray:
         """A frame whatever the render_mode (videos of envs made without one)."""
         from osim.render.scene import SceneRenderer, task_overlays  # Pillow: imported on demand
 
@@ -152,9 +159,11 @@ class OsimGymEnv(gymnasium.Env):
     # ---------------------------------------------------------- helpers
     def _observation(self):
         self._last_observation = self.task.observe(self.sim)
-        return self._format(self._last_observation)
+        return self.format_observation(self._last_observation)
 
-    def _format(self, obs: dict[str, np.ndarray]):
+    def format_observation(self, obs: dict[str, np.ndarray]):
+        """Named vectors as this env returns observations: a dict with
+        ``obs_as_dict=True``, else the flat vector (`osim.env.spaces.flatten`)."""
         if self.obs_as_dict:
             return {k: np.asarray(v, dtype=np.float64).copy() for k, v in obs.items()}
         return osim_spaces.flatten(obs, self.observation_spec)

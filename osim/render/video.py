@@ -126,10 +126,10 @@ def _frame_source(env) -> Callable[[], np.ndarray]:
     from osim.env.gym_env import OsimGymEnv
 
     if isinstance(env, ClassicEnv):
-        return env.env._rgb_frame
+        return env.env.render_frame
     base = getattr(env, "unwrapped", env)
     if isinstance(base, OsimGymEnv):
-        return base._rgb_frame
+        return base.render_frame
     if getattr(env, "render_mode", None) == "rgb_array":
         return env.render
     raise ValueError(f"cannot draw frames of {env!r}: make it with render_mode='rgb_array'")

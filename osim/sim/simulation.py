@@ -17,6 +17,7 @@ from typing import NamedTuple
 import numpy as np
 import opensim
 
+from osim.checks import check_action, positive_number
 from osim.sim.logging import quiet_opensim
 
 # Integrators a user can choose, by the names we accept.
@@ -102,23 +103,6 @@ class SimState:
         )
 
 
-def check_action(action, size: int, name: str = "action") -> np.ndarray:
-    """``action`` as a float64 vector of ``size``, or a ValueError naming the problem."""
-    try:
-        array = np.asarray(action, dtype=np.float64)
-    except (TypeError, ValueError) as err:
-        raise ValueError(f"{name} must be numeric, got {type(action).__name__}: {err}") from None
-    if array.shape != (size,):
-        if array.size == size and array.ndim <= 2 and 1 in array.shape:
-            array = array.reshape(size)  # (1, n) or (n, 1) from a batched policy
-        else:
-            raise ValueError(f"{name} must have shape ({size},), got shape {array.shape}")
-    if not np.all(np.isfinite(array)):
-        bad = np.flatnonzero(~np.isfinite(array)).tolist()
-        raise ValueError(f"{name} contains NaN or inf at index {bad}")
-    return array
-
-
 def load_model(model: opensim.Model | str | os.PathLike) -> opensim.Model:
     """A private copy of ``model``, or the model read from an ``.osim`` path."""
     if isinstance(model, opensim.Model):
@@ -186,17 +170,13 @@ class Simulation:
             raise ValueError(
                 f"unknown integrator {self.integrator!r}; choose one of {sorted(INTEGRATORS)}"
             )
-        self.accuracy = float(accuracy if accuracy is not None else chosen.accuracy)
-        if not self.accuracy > 0:
-            raise ValueError(f"integrator accuracy must be positive, got {accuracy}")
+        self.accuracy = positive_number(
+            "accuracy", accuracy if accuracy is not None else chosen.accuracy)
         if max_step_size is None and integrator is None:
             max_step_size = chosen.max_step_size
-        if max_step_size is not None and not max_step_size > 0:
-            raise ValueError(f"max_step_size must be positive, got {max_step_size}")
-        self.max_step_size = None if max_step_size is None else float(max_step_size)
-        if not step_size > 0:
-            raise ValueError(f"step_size must be positive, got {step_size}")
-        self.step_size = float(step_size)
+        self.max_step_size = (None if max_step_size is None
+                              else positive_number("max_step_size", max_step_size))
+        self.step_size = positive_number("step_size", step_size)
 
         self.model = load_model(model)
         self.muscles = list(self.model.getMuscles())
@@ -524,6 +504,26 @@ class Simulation:
     def center_of_mass_acceleration(self) -> np.ndarray:
         self.model.realizeAcceleration(self.state)
         return self.model.calcMassCenterAcceleration(self.state).to_numpy()
+
+    def joint_coordinates(self) -> dict[str, list[str]]:
+        """Each joint's coordinate names, in the joint's order (model order of joints)."""
+        return {joint.getName(): [joint.get_coordinates(i).getName()
+                                  for i in range(joint.numCoordinates())]
+                for joint in self.model.getJointSet()}
+
+    def coordinate_limit_forces(self, names) -> np.ndarray:
+        """Generalized forces (N m or N) of the named ``CoordinateLimitForce``s
+        (ligaments, joint stops), in the order given."""
+        cache = self.__dict__.setdefault("_limit_forces", {})
+        for name in names:
+            if name not in cache:
+                force = opensim.CoordinateLimitForce.safeDownCast(
+                    self.model.getForceSet().get(name))
+                if force is None:
+                    raise ValueError(f"{name!r} is not a CoordinateLimitForce of the model")
+                cache[name] = force
+        self.model.realizeVelocity(self.state)
+        return np.array([cache[name].calcLimitForce(self.state) for name in names])
 
     def state_dict(self) -> dict:
         """Everything, in the 2017-2019 osim-rl ``get_state_desc()`` layout.

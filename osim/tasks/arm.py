@@ -59,18 +59,16 @@ class ArmReach(Task):
                 self.JOINTS[1]: rng.uniform(*self.ELBOW_RANGE)}
         self.episode["target"] = sim.marker_position_at(self.HAND, pose)[:2]
 
-    def _workspace(self, sim: Simulation) -> tuple[np.ndarray, float]:
-        """Shoulder centre and arm length: the hand never leaves that disc."""
-        if not hasattr(self, "_reach"):
-            pos = dict(zip(sim.body_names, sim.body_positions()))
-            shoulder, elbow = pos["r_humerus"], pos["r_ulna_radius_hand"]
-            hand = sim.marker_position(self.HAND)
-            length = np.linalg.norm(elbow - shoulder) + np.linalg.norm(hand - elbow)
-            self._reach = (shoulder[:2], float(length) * 1.001)
-        return self._reach
+    def bind(self, sim: Simulation) -> None:
+        # The shoulder centre and arm length: the hand never leaves that disc.
+        pos = dict(zip(sim.body_names, sim.body_positions()))
+        shoulder, elbow = pos["r_humerus"], pos["r_ulna_radius_hand"]
+        hand = sim.marker_position(self.HAND)
+        length = np.linalg.norm(elbow - shoulder) + np.linalg.norm(hand - elbow)
+        self.workspace = (shoulder[:2], float(length) * 1.001)
 
     def observation_spec(self, sim: Simulation) -> list[ObsEntry]:
-        centre, reach = self._workspace(sim)
+        centre, reach = self.workspace
         low, high = float(centre.min() - reach), float(centre.max() + reach)
         return [
             ObsEntry("target", ("x", "y"), low, high),

@@ -14,6 +14,7 @@ from typing import Any, Callable, ClassVar
 import numpy as np
 import opensim
 
+from osim.checks import positive_integer
 from osim.sim import Simulation
 
 
@@ -67,6 +68,11 @@ class Task:
 
         return build_model(self.model, muscle_model=muscle_model, **self.model_options)
 
+    def bind(self, sim: Simulation) -> None:
+        """Find by name, once, what the task reads from ``sim``. The env calls it
+        whenever it builds a simulation, before anything else; a task keeps no
+        reference to the simulation (tasks pickle with their env)."""
+
     # ----------------------------------------------------------- actions
     def action_size(self, sim: Simulation) -> int:
         return sim.num_muscles
@@ -119,7 +125,8 @@ class Task:
     def get_episode(self) -> dict[str, Any]:
         return copy.deepcopy(self.episode)
 
-    def set_episode(self, episode: dict[str, Any]) -> None:
+    def set_episode(self, episode: dict[str, Any], sim: Simulation) -> None:
+        """Restore episode data from a snapshot (``sim`` is already restored)."""
         self.episode = copy.deepcopy(episode)
 
 
@@ -141,7 +148,7 @@ class ModelTask(Task):
         self.model_path = model_path
         self.reward_fn = reward_fn
         if max_episode_steps is not None:
-            self.max_episode_steps = int(max_episode_steps)
+            self.max_episode_steps = positive_integer("max_episode_steps", max_episode_steps)
 
     def build_model(self, muscle_model: str = "thelen2003") -> str:
         return self.model_path  # loaded by the Simulation, with its own error for a bad path

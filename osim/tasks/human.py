@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from osim.checks import non_negative_number
 from osim.models import human as human_model
 from osim.sim import Simulation
 from osim.tasks.base import ObsEntry, Task
@@ -110,43 +111,36 @@ class HumanTask(Task):
         if symmetric is not None and not isinstance(symmetric, (bool, np.bool_)):
             raise TypeError(f"symmetric must be a bool or None, got {symmetric!r}")
         self.symmetric = self.SYMMETRIC if symmetric is None else bool(symmetric)
-        scale = float(reset_noise_scale)
-        if not (np.isfinite(scale) and scale >= 0.0):
-            raise ValueError(f"reset_noise_scale must be finite and >= 0, got {reset_noise_scale!r}")
-        self.reset_noise_scale = scale
-        self._layout_for: tuple[Simulation, _Layout] | None = None
+        self.reset_noise_scale = non_negative_number("reset_noise_scale", reset_noise_scale)
+        self.layout: _Layout | None = None  # set by bind()
 
     # ----------------------------------------------------------- layout
-    def layout(self, sim: Simulation) -> _Layout:
-        if self._layout_for is None or self._layout_for[0] is not sim:
-            if tuple(sim.muscle_names) != MUSCLE_NAMES:
-                raise ValueError(f"{type(self).__name__} needs the HUMAN model's muscles "
-                                 f"{MUSCLE_NAMES}, got {tuple(sim.muscle_names)}")
-            coordinate = {name: i for i, name in enumerate(sim.coordinate_names)}
-            body = {name: i for i, name in enumerate(sim.body_names)}
-            default_pose = {c.getName(): c.getDefaultValue() for c in sim.coordinates
-                            if not c.getDefaultLocked()}
-            self._layout_for = (sim, _Layout(
-                pelvis=np.array([coordinate[n] for n in PELVIS]),
-                joints=np.array([coordinate[n] for n in JOINTS]),
-                bodies=np.array([body[n] for n in BODIES]),
-                default_pose=default_pose,
-            ))
-        return self._layout_for[1]
+    def bind(self, sim: Simulation) -> None:
+        if tuple(sim.muscle_names) != MUSCLE_NAMES:
+            raise ValueError(f"{type(self).__name__} needs the HUMAN model's muscles "
+                             f"{MUSCLE_NAMES}, got {tuple(sim.muscle_names)}")
+        coordinate = {name: i for i, name in enumerate(sim.coordinate_names)}
+        body = {name: i for i, name in enumerate(sim.body_names)}
+        default_pose = {c.getName(): c.getDefaultValue() for c in sim.coordinates
+                        if not c.getDefaultLocked()}
+        self.layout = _Layout(
+            pelvis=np.array([coordinate[n] for n in PELVIS]),
+            joints=np.array([coordinate[n] for n in JOINTS]),
+            bodies=np.array([body[n] for n in BODIES]),
+            default_pose=default_pose,
+        )
 
     def pelvis_height(self, sim: Simulation) -> float:
-        return float(sim.coordinate_values()[self.layout(sim).pelvis[2]])
+        return float(sim.coordinate_values()[self.layout.pelvis[2]])
 
     def pelvis_x(self, sim: Simulation) -> float:
-        return float(sim.coordinate_values()[self.layout(sim).pelvis[1]])
+        return float(sim.coordinate_values()[self.layout.pelvis[1]])
 
     # ---------------------------------------------------------- actions
     def action_size(self, sim: Simulation) -> int:
-        self.layout(sim)  # checks the muscles
         return len(LEG_MUSCLES) if self.symmetric else len(MUSCLE_NAMES)
 
     def action_labels(self, sim: Simulation) -> list[str]:
-        self.layout(sim)
         return list(LEG_MUSCLES if self.symmetric else MUSCLE_NAMES)
 
     def excitations(self, action: np.ndarray) -> np.ndarray:
@@ -157,7 +151,7 @@ class HumanTask(Task):
         self.episode = {}
         pose = None
         if self.reset_noise_scale > 0.0:
-            default = self.layout(sim).default_pose
+            default = self.layout.default_pose
             noise = rng.uniform(-self.reset_noise_scale, self.reset_noise_scale, len(default))
             pose = {name: value + n for (name, value), n in zip(default.items(), noise)}
         sim.reset(coordinates=pose)
@@ -167,7 +161,6 @@ class HumanTask(Task):
 
     # ------------------------------------------------------ observation
     def observation_spec(self, sim: Simulation) -> list[ObsEntry]:
-        self.layout(sim)
         return [
             ObsEntry("pelvis_pos", PELVIS_LABELS),
             ObsEntry("pelvis_vel", PELVIS_LABELS),
@@ -180,7 +173,7 @@ class HumanTask(Task):
         ]
 
     def observe(self, sim: Simulation) -> dict[str, np.ndarray]:
-        layout = self.layout(sim)
+        layout = self.layout
         q, u = sim.coordinate_values(), sim.coordinate_speeds()
         return {
             "pelvis_pos": q[layout.pelvis],

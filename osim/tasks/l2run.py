@@ -108,9 +108,8 @@ class L2Run(HumanTask):
                 or max_obstacles < 0):
             raise ValueError(f"max_obstacles must be an int >= 0, got {max_obstacles!r}")
         self.max_obstacles = int(max_obstacles)
-        # (sim, (obstacles, psoas)) last written into that simulation's model.
-        self._applied: tuple[Simulation, tuple] | None = None
-        self._nominal_psoas: tuple[float, float] | None = None
+        # (obstacles, psoas) last written into the model; set by bind()
+        self._applied: tuple | None = None
 
     @staticmethod
     def _check_difficulty(difficulty: Any) -> int:
@@ -135,15 +134,25 @@ class L2Run(HumanTask):
         model.finalizeConnections()
         return model
 
-    def _nominal_config(self) -> tuple:
-        return ((), (1.0, 1.0))
+    def bind(self, sim: Simulation) -> None:
+        super().bind(sim)
+        self._applied = ((), (1.0, 1.0))  # a freshly built model: no obstacle, nominal psoas
+        self._nominal_psoas = tuple(
+            sim.model.getMuscles().get(name).getMaxIsometricForce() for name in PSOAS)
+        # Planar model: each foot sphere's z in ground is the same in every pose.
+        sim.model.realizePosition(sim.state)
+        geometry = sim.model.getContactGeometrySet()
+        self._foot_z = {}
+        for foot in FOOT_SPHERES:
+            g = geometry.get(foot)
+            self._foot_z[foot] = float(
+                g.getFrame().findStationLocationInGround(sim.state, g.get_location()).get(2))
 
     def _apply(self, sim: Simulation, obstacles, psoas) -> None:
         """Write obstacles and psoas strengths into ``sim``'s model if they changed."""
         config = (tuple(tuple(float(v) for v in o) for o in obstacles),
                   tuple(float(s) for s in psoas))
-        self._bind(sim)
-        if self._applied[1] == config:
+        if self._applied == config:
             return
         geometry = sim.model.getContactGeometrySet()
         for i in range(self.max_obstacles):
@@ -156,32 +165,13 @@ class L2Run(HumanTask):
         for name, nominal, scale in zip(PSOAS, self._nominal_psoas, config[1]):
             muscles.get(name).setMaxIsometricForce(nominal * scale)
         sim.reinitialize()
-        self._applied = (sim, config)
-
-    def _bind(self, sim: Simulation) -> None:
-        """Read what `_apply` needs from a freshly built ``sim`` the first time it is seen."""
-        if self._applied is None or self._applied[0] is not sim:
-            self._applied = (sim, self._nominal_config())  # a freshly built model
-            self._nominal_psoas = tuple(
-                sim.model.getMuscles().get(name).getMaxIsometricForce() for name in PSOAS)
-            # Planar model: each foot sphere's z in ground is the same in every pose.
-            sim.model.realizePosition(sim.state)
-            geometry = sim.model.getContactGeometrySet()
-            self._foot_z = {}
-            for foot in FOOT_SPHERES:
-                g = geometry.get(foot)
-                self._foot_z[foot] = float(
-                    g.getFrame().findStationLocationInGround(sim.state, g.get_location()).get(2))
+        self._applied = config
 
     def psoas_strength(self, sim: Simulation) -> np.ndarray:
         """Max isometric force of iliopsoas_l, _r over nominal, read from the model."""
-        self._bind(sim)
         muscles = sim.model.getMuscles()
         return np.array([muscles.get(n).getMaxIsometricForce() / f
                          for n, f in zip(PSOAS, self._nominal_psoas)])
-
-    def _apply_current(self, sim: Simulation) -> None:
-        self._apply(sim, self.episode.get("obstacles", ()), self.episode.get("psoas", (1.0, 1.0)))
 
     # ---------------------------------------------------------- episode
     def reset(self, sim: Simulation, rng: np.random.Generator, **options: Any) -> None:
@@ -202,7 +192,7 @@ class L2Run(HumanTask):
         ahead = sorted(obstacles)
         # Strength before the muscles' equilibrium at reset; obstacles placed from
         # the default pelvis x, and placed again only if pose noise moved it.
-        x0 = self.layout(sim).default_pose.get("pelvis_tx", 0.0)
+        x0 = self.layout.default_pose.get("pelvis_tx", 0.0)
         self._apply(sim, [[x0 + x, y, r] for x, y, r in ahead], psoas)
         super().reset(sim, rng, **options)
         x0 = self.pelvis_x(sim)
@@ -210,10 +200,9 @@ class L2Run(HumanTask):
         self._apply(sim, obstacles, psoas)  # keeps the state just set
         self.episode.update(difficulty=difficulty, obstacles=obstacles, psoas=psoas, pelvis_x=x0)
 
-    def set_episode(self, episode: dict[str, Any]) -> None:
-        super().set_episode(episode)
-        if self._layout_for is not None:  # the simulation this task runs on
-            self._apply_current(self._layout_for[0])
+    def set_episode(self, episode: dict[str, Any], sim: Simulation) -> None:
+        super().set_episode(episode, sim)
+        self._apply(sim, self.episode.get("obstacles", ()), self.episode.get("psoas", (1.0, 1.0)))
 
     # ------------------------------------------------------ observation
     def observation_spec(self, sim: Simulation) -> list[ObsEntry]:
@@ -241,12 +230,7 @@ class L2Run(HumanTask):
     # ----------------------------------------------------------- reward
     def ligament_forces(self, sim: Simulation) -> np.ndarray:
         """Generalized forces (N m) of the six coordinate-limit forces, in `LIGAMENTS` order."""
-        if getattr(self, "_ligaments_for", (None,))[0] is not sim:
-            forces = sim.model.getForceSet()
-            self._ligaments_for = (sim, [opensim.CoordinateLimitForce.safeDownCast(forces.get(n))
-                                         for n in LIGAMENTS])
-        sim.model.realizeVelocity(sim.state)
-        return np.array([f.calcLimitForce(sim.state) for f in self._ligaments_for[1]])
+        return sim.coordinate_limit_forces(LIGAMENTS)
 
     def reward_terms(self, sim: Simulation) -> dict[str, float]:
         x = self.pelvis_x(sim)

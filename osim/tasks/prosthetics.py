@@ -37,6 +37,17 @@ HEADING_CHANGE = math.pi / 8  # heading += U(-pi/8, pi/8) rad
 ROUND1_SPEED = 3.0  # difficulty 0: the target is vx = 3 m/s
 ACTIVATION_WEIGHT = 0.001
 
+# The 2018 challenge's flat observation (``obs_layout="2018"``): per body a
+# 9-vector of 2D position, velocity and acceleration and the z rotation, its
+# rate and acceleration; the pelvis without its x. Joints in name order, each
+# with its coordinates' values, speeds and accelerations.
+OBS_LAYOUTS = ("default", "2018")
+BODIES_2018 = ("pelvis", "head", "torso", "toes_l", "toes_r", "talus_l", "talus_r")
+BODY_LABELS_2018 = ("x", "y", "vx", "vy", "ax", "ay", "rz", "vrz", "arz")
+JOINTS_2018 = ("ankle_l", "ankle_r", "back", "hip_l", "hip_r", "knee_l", "knee_r")
+MUSCLE_LABELS_2018 = ("activation", "fiber_length", "fiber_velocity")
+MASS_CENTER_LABELS_2018 = ("x", "y", "vx", "vy", "vz", "ax", "ay", "az")
+
 
 def target_velocity(speed: float, heading: float) -> np.ndarray:
     """Ground-frame target (vx, vy, vz) for a speed and heading (0 = +x; positive
@@ -92,11 +103,23 @@ class Prosthetics(Task):
                               (vy = 0)
     ======= ================= ===================================================
 
-    Compared with the 2018 flat vector (160 values prosthetic, 169 healthy:
-    2D positions, accelerations and rotations of each body, interleaved
-    activation/length/velocity of the model's own muscles), this one is 3D,
-    has no accelerations, observes the prosthetic foot and keeps the same
-    148 slots for both models, so a policy's input size does not change.
+    ``obs_layout="2018"`` gives instead the 2018 challenge's own flat vector
+    (160 values with the prosthesis, 169 healthy), built from the state
+    dictionary as the 2018 ``get_observation()`` was: entries ``pelvis`` (8:
+    y, vx, vy, ax, ay, rz, vrz, arz) and ``head``, ``torso``, ``toes_l``,
+    ``toes_r``, ``talus_l``, ``talus_r`` (9 each: x, y, vx, vy, ax, ay, rz,
+    vrz, arz; x, y and rz relative to the pelvis, the rest absolute; zeros for
+    toes_r and talus_r on the prosthetic model); the joints ``ankle_l``,
+    ``ankle_r``, ``back``, ``hip_l``, ``hip_r``, ``knee_l``, ``knee_r`` (their
+    coordinates' values, then speeds, then accelerations); each of the model's
+    muscles in name order (activation, fiber length, fiber velocity);
+    ``mass_center`` (x, y relative to the pelvis, velocity and acceleration,
+    3 each). Where the two differ: the default layout is 3D (z positions and
+    velocities, pelvis roll), has no accelerations (which need one more
+    engine stage per step), observes the prosthetic foot, groups activations,
+    lengths and velocities per quantity, and keeps the same 148 slots for both
+    models, so a policy's input size does not change with ``prosthetic``; the
+    2018 layout is planar apart from the centre of mass and sized by the model.
 
     ``project=False`` (classic API) gives instead the full state dictionary
     (``sim.state_dict()``, the original ``get_state_desc()`` layout, plus
@@ -130,7 +153,8 @@ class Prosthetics(Task):
     zero speeds, muscles in equilibrium at zero excitation.
 
     Options: ``difficulty`` (0 or 1, default 0), ``prosthetic`` (default
-    True), ``model`` (only ``"3D"``).
+    True), ``model`` (only ``"3D"``), ``obs_layout`` (``"default"`` or
+    ``"2018"``).
     """
 
     model = "gait3d"
@@ -139,8 +163,12 @@ class Prosthetics(Task):
     max_episode_steps = 300  # class default (difficulty 0), used for registration
     step_size = 0.01
 
-    def __init__(self, difficulty: int = 0, prosthetic: bool = True, model: str = "3D"):
+    def __init__(self, difficulty: int = 0, prosthetic: bool = True, model: str = "3D",
+                 obs_layout: str = "default"):
         super().__init__()
+        if obs_layout not in OBS_LAYOUTS:
+            raise ValueError(f"obs_layout must be one of {OBS_LAYOUTS}, got {obs_layout!r}")
+        self.obs_layout = obs_layout
         if model != "3D":
             raise ValueError(f"model must be '3D' (the only 3D gait model), got {model!r}")
         if difficulty not in (0, 1) or isinstance(difficulty, bool):
@@ -151,7 +179,7 @@ class Prosthetics(Task):
         self.difficulty = int(difficulty)
         self.prosthetic = bool(prosthetic)
         self.max_episode_steps = 300 if self.difficulty == 0 else 1000
-        self._layout_for: tuple[Simulation, dict] | None = None
+        self.layout: dict | None = None  # set by bind()
 
     # ------------------------------------------------------------ model
     def build_model(self, muscle_model: str = "thelen2003") -> opensim.Model:
@@ -159,28 +187,30 @@ class Prosthetics(Task):
 
         return build_model(self.model, muscle_model=muscle_model, prosthetic=self.prosthetic)
 
-    def layout(self, sim: Simulation) -> dict:
-        """Indices into the simulation's arrays, found by name once per simulation."""
-        if self._layout_for is None or self._layout_for[0] is not sim:
-            coordinate = {n: i for i, n in enumerate(sim.coordinate_names)}
-            body = {n: i for i, n in enumerate(sim.body_names)}
-            muscle = {n: i for i, n in enumerate(sim.muscle_names)}
-            unknown = sorted(set(muscle) - set(MUSCLES))
-            if unknown or "pelvis" not in body:
-                raise ValueError(f"{type(self).__name__} needs a 3D gait model; "
-                                 f"unexpected muscles {unknown}")
-            self._layout_for = (sim, {
-                "pelvis_body": body["pelvis"],
-                "pelvis_q": np.array([coordinate[n] for n in ("pelvis_tilt", "pelvis_list")]),
-                "pelvis_u": np.array([coordinate[n] for n in
-                                      ("pelvis_tilt", "pelvis_list", "pelvis_rotation")]),
-                "joints": np.array([coordinate[n] for n in JOINTS]),
-                # (slot in BODIES, index in the simulation) of the bodies present
-                "bodies": [(k, body[n]) for k, n in enumerate(BODIES) if n in body],
-                "muscles": (np.array([k for k, n in enumerate(MUSCLES) if n in muscle], dtype=int),
-                            np.array([muscle[n] for n in MUSCLES if n in muscle], dtype=int)),
-            })
-        return self._layout_for[1]
+    def bind(self, sim: Simulation) -> None:
+        if self.obs_layout == "2018":
+            self.joints_2018 = sim.joint_coordinates()
+            missing = sorted(set(JOINTS_2018) - set(self.joints_2018))
+            if missing:
+                raise ValueError(f"the 2018 observation needs the joints {missing}")
+        coordinate = {n: i for i, n in enumerate(sim.coordinate_names)}
+        body = {n: i for i, n in enumerate(sim.body_names)}
+        muscle = {n: i for i, n in enumerate(sim.muscle_names)}
+        unknown = sorted(set(muscle) - set(MUSCLES))
+        if unknown or "pelvis" not in body:
+            raise ValueError(f"{type(self).__name__} needs a 3D gait model; "
+                             f"unexpected muscles {unknown}")
+        self.layout = {
+            "pelvis_body": body["pelvis"],
+            "pelvis_q": np.array([coordinate[n] for n in ("pelvis_tilt", "pelvis_list")]),
+            "pelvis_u": np.array([coordinate[n] for n in
+                                  ("pelvis_tilt", "pelvis_list", "pelvis_rotation")]),
+            "joints": np.array([coordinate[n] for n in JOINTS]),
+            # (slot in BODIES, index in the simulation) of the bodies present
+            "bodies": [(k, body[n]) for k, n in enumerate(BODIES) if n in body],
+            "muscles": (np.array([k for k, n in enumerate(MUSCLES) if n in muscle], dtype=int),
+                        np.array([muscle[n] for n in MUSCLES if n in muscle], dtype=int)),
+        }
 
     # ---------------------------------------------------------- episode
     def reset(self, sim: Simulation, rng: np.random.Generator, **options: Any) -> None:
@@ -207,24 +237,19 @@ class Prosthetics(Task):
             speed, heading = s, h
         return target_velocity(speed, heading)
 
-    @property
-    def target_vel(self) -> np.ndarray:
-        """The current target velocity of the simulation this task runs on."""
-        step = self._layout_for[0].step_count if self._layout_for is not None else 0
-        return self.target_at(step)
-
     def pelvis_height(self, sim: Simulation) -> float:
-        return float(sim.body_positions()[self.layout(sim)["pelvis_body"], 1])
+        return float(sim.body_positions()[self.layout["pelvis_body"], 1])
 
     def pelvis_velocity(self, sim: Simulation) -> np.ndarray:
-        return sim.body_velocities()[self.layout(sim)["pelvis_body"]]
+        return sim.body_velocities()[self.layout["pelvis_body"]]
 
     def terminated(self, sim: Simulation) -> bool:
         return self.pelvis_height(sim) < MIN_PELVIS_HEIGHT
 
     # ------------------------------------------------------ observation
     def observation_spec(self, sim: Simulation) -> list[ObsEntry]:
-        self.layout(sim)
+        if self.obs_layout == "2018":
+            return self._observation_spec_2018(sim)
         return [
             ObsEntry("pelvis", PELVIS_LABELS),
             *(ObsEntry(b, BODY_LABELS) for b in BODIES),
@@ -239,7 +264,9 @@ class Prosthetics(Task):
         ]
 
     def observe(self, sim: Simulation) -> dict[str, np.ndarray]:
-        layout = self.layout(sim)
+        if self.obs_layout == "2018":
+            return self._observe_2018(sim)
+        layout = self.layout
         q, u = sim.coordinate_values(), sim.coordinate_speeds()
         positions, velocities = sim.body_positions(), sim.body_velocities()
         p0, v0 = positions[layout["pelvis_body"]], velocities[layout["pelvis_body"]]
@@ -259,6 +286,47 @@ class Prosthetics(Task):
         obs["com_pos"] = sim.center_of_mass_position() - p0
         obs["com_vel"] = sim.center_of_mass_velocity()
         obs["target_vel"] = self.target_at(sim.step_count)
+        return obs
+
+    # ------------------------------------------- the 2018 challenge's layout
+    def _observation_spec_2018(self, sim: Simulation) -> list[ObsEntry]:
+        spec = [ObsEntry("pelvis", BODY_LABELS_2018[1:])]
+        spec += [ObsEntry(b, BODY_LABELS_2018) for b in BODIES_2018[1:]]
+        for joint in JOINTS_2018:
+            coordinates = self.joints_2018[joint]
+            spec.append(ObsEntry(joint, tuple(f"{c}_{kind}" for kind in ("pos", "vel", "acc")
+                                              for c in coordinates)))
+        spec += [ObsEntry(m, MUSCLE_LABELS_2018) for m in sorted(sim.muscle_names)]
+        spec.append(ObsEntry("mass_center", MASS_CENTER_LABELS_2018))
+        return spec
+
+    def _observe_2018(self, sim: Simulation) -> dict[str, np.ndarray]:
+        """Built from the state dictionary, as the 2018 ``get_observation()`` did."""
+        desc = sim.state_dict()
+
+        def body_vector(name: str) -> np.ndarray:
+            if name not in desc["body_pos"]:  # toes_r, talus_r on the prosthetic model
+                return np.zeros(9)
+            return np.array([*desc["body_pos"][name][:2], *desc["body_vel"][name][:2],
+                             *desc["body_acc"][name][:2], desc["body_pos_rot"][name][2],
+                             desc["body_vel_rot"][name][2], desc["body_acc_rot"][name][2]])
+
+        pelvis = body_vector("pelvis")
+        obs = {"pelvis": pelvis[1:]}
+        for name in BODIES_2018[1:]:
+            c = body_vector(name)
+            if name in desc["body_pos"]:
+                c[[0, 1, 6]] -= pelvis[[0, 1, 6]]
+            obs[name] = c
+        for joint in JOINTS_2018:
+            obs[joint] = np.array([*desc["joint_pos"][joint], *desc["joint_vel"][joint],
+                                   *desc["joint_acc"][joint]])
+        for muscle in sorted(sim.muscle_names):
+            values = desc["muscles"][muscle]
+            obs[muscle] = np.array([values[k] for k in MUSCLE_LABELS_2018])
+        misc = desc["misc"]
+        obs["mass_center"] = np.array([*(np.array(misc["mass_center_pos"][:2]) - pelvis[:2]),
+                                       *misc["mass_center_vel"], *misc["mass_center_acc"]])
         return obs
 
     def state_dict(self, sim: Simulation) -> dict:
