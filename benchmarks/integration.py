@@ -33,7 +33,8 @@ import numpy as np
 import opensim
 from patterns import excitation_pattern  # benchmarks/patterns.py
 
-from osim.sim import PRESETS, Simulation
+from osim.engines.opensim import PRESETS, model_from_spec
+from osim.engines.opensim import OpenSimEngine as Simulation
 from osim.tasks import TASKS
 
 # Exported, non-virtual getters of SimTK::Integrator (Itanium C++ ABI: ``this`` first).
@@ -91,7 +92,7 @@ def integrator_work(names: list[str], seconds: float) -> None:
           f"{'evaluations':>12} {'CPU ms/eval':>12} {'CPU ms/step':>12}   (per 10 ms control step)")
     for name in names:
         task = TASKS[name]()
-        model = task.build_model()
+        model = model_from_spec(task.model_spec())
         variants = [(p, {"preset": p}) for p in PRESETS]
         variants.append(("fast run-on", {"preset": "fast", "restart_each_step": False}))
         for label, settings in variants:
@@ -137,7 +138,7 @@ def stiffness(names: list[str], instants: list[float]) -> None:
           f"{'2/|lambda| (ms)':>16}   stiffest mode's largest components")
     for name in names:
         task = TASKS[name]()
-        sim = Simulation(task.build_model(), step_size=task.step_size)
+        sim = Simulation(model_from_spec(task.model_spec()), step_size=task.step_size)
         by_index = {index: label for label, index in sim._y_index.items()}
         forces = sim.model.getForceSet()
         kinds: dict[str, list] = {}

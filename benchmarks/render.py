@@ -27,7 +27,7 @@ from patterns import excitation_pattern  # benchmarks/patterns.py
 
 import osim  # noqa: F401
 from osim.env import OsimGymEnv
-from osim.render.scene import SceneRenderer, read_pose, task_overlays
+from osim.render.scene import SceneRenderer
 
 
 def timed(env: OsimGymEnv, snapshots, work, clock=time.process_time) -> float:
@@ -52,16 +52,14 @@ def bench(name: str, size: int, n_frames: int, rounds: int) -> dict[str, float]:
         step_time += (time.process_time() - start) / n_frames
         snapshots.append(env.get_state())
     env.render()  # builds the renderer (per-model geometry found once)
-    renderer = env._renderer
     plain = SceneRenderer(env.sim, width=size, height=size, supersample=1)
     sim = env.sim
     results: dict[str, list[float]] = {"render": [], "query": [], "x1": [], "wall": []}
     for _ in range(rounds):
         results["wall"].append(1.0 / timed(env, snapshots, env.render, time.perf_counter))
         render = timed(env, snapshots, env.render)
-        query = timed(env, snapshots, lambda: read_pose(
-            renderer.geometry, sim.model, sim.state, sim.muscle_activations()))
-        single = timed(env, snapshots, lambda: plain.render(task_overlays(env.task)))
+        query = timed(env, snapshots, sim.scene)
+        single = timed(env, snapshots, lambda: plain.render(env.task.overlays()))
         results["render"].append(1.0 / render)
         results["query"].append(query / render)
         results["x1"].append(1.0 / single)

@@ -49,13 +49,9 @@ from patterns import excitation_pattern  # benchmarks/patterns.py
 from tqdm import tqdm
 
 from osim.env import OsimGymEnv
-from osim.sim import (
-    PRESETS,
-    Simulation,
-    SimulationError,
-    full_state_dict,
-    quiet_opensim,
-)
+from osim.engines import SimulationError
+from osim.engines.opensim import PRESETS, full_state_dict, model_from_spec, quiet_opensim
+from osim.engines.opensim import OpenSimEngine as Simulation
 from osim.tasks import TASKS
 
 
@@ -75,7 +71,7 @@ class Stopwatch:
 
 def original_loop(task, excitations: np.ndarray, step_size: float):
     """The 2017-2019 loop (see module docstring). Returns (steps/s, coordinates per step)."""
-    model = task.build_model()
+    model = model_from_spec(task.model_spec())
     if isinstance(model, str):
         model = opensim.Model(model)
     brain = opensim.PrescribedController()
@@ -155,7 +151,7 @@ def compare_loops(names: list[str], rounds: int, seconds: float) -> None:
         step_size = env.sim.step_size
         n_steps = round(seconds / step_size)
         excitations = excitation_pattern(n_steps, env.sim.num_muscles, step_size)
-        reference = reference_run(task.build_model(), excitations)
+        reference = reference_run(model_from_spec(task.model_spec()), excitations)
 
         # B rows: each preset, then the fast preset with restart_each_step=False.
         variants = {f"B {p}": {"preset": p} for p in PRESETS}
@@ -189,7 +185,7 @@ def compare_muscle_models(names: list[str], rounds: int, seconds: float) -> None
     for name in names:
         task = TASKS[name]()
         for label, (muscle_model, rigid) in tqdm(variants.items(), desc=name):
-            model = task.build_model(muscle_model=muscle_model)
+            model = model_from_spec(task.model_spec(), muscle_model)
             if isinstance(model, str):
                 model = opensim.Model(model)
             if rigid:

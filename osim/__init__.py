@@ -6,8 +6,8 @@ API is ``from osim.env import ArmEnv``.
 
 __version__ = "3.0.0"
 
-# Before anything imports opensim: see osim/engine_libs.py.
-from osim.engine_libs import preload_engine_libraries as _preload
+# Before anything imports opensim: see osim/engines/opensim/libs.py.
+from osim.engines.opensim.libs import preload_engine_libraries as _preload
 
 _preload()
 

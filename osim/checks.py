@@ -26,6 +26,15 @@ def non_negative_number(name: str, value) -> float:
     return float(value)
 
 
+def finite_number(name: str, value) -> float:
+    """``value`` as a finite float, or a ValueError naming ``name``."""
+    if isinstance(value, bool) or not isinstance(value, (Real, np.floating, np.integer)):
+        raise ValueError(f"{name} must be a number, got {value!r}")
+    if not math.isfinite(value):
+        raise ValueError(f"{name} must be finite, got {value!r}")
+    return float(value)
+
+
 def positive_integer(name: str, value) -> int:
     """``value`` as an int > 0, or a ValueError naming ``name``."""
     if isinstance(value, bool) or not isinstance(value, (Integral, np.integer)) or value < 1:

@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-import osim  # noqa: F401  (before any test module imports opensim: see osim/engine_libs.py)
+import osim  # noqa: F401  (before any test module imports opensim: see osim/engines/opensim/libs.py)
 
 # Tests never open a visualizer window, whatever the developer's desktop has.
 os.environ.pop("DISPLAY", None)

@@ -1,4 +1,4 @@
-"""osim/engine_libs.py: the engine libraries' inline SimTK code binds to their own
+"""osim/engines/opensim/libs.py: the engine libraries' inline SimTK code binds to their own
 optimized copies, and that changes no result, ours or other libraries'. Each
 case needs a fresh process, since a library's bindings are fixed once it loads."""
 
@@ -32,7 +32,7 @@ TRAJECTORY_HASH = textwrap.dedent("""
     import hashlib
     import numpy as np
     import osim
-    from osim import engine_libs
+    from osim.engines.opensim import libs as engine_libs
     from osim.env import OsimGymEnv
 
     digest = hashlib.sha256()
@@ -62,7 +62,7 @@ pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"),
 
 
 def test_engine_libraries_bind_to_their_own_code(tmp_path):
-    assert run_python("import osim; print(osim.engine_libs.status)") == ["loaded"]
+    assert run_python("import osim; print(osim.engines.opensim.libs.status)") == ["loaded"]
     assert engine_bindings_into_swig_modules(tmp_path, "import osim, opensim", "1") == []
 
 
@@ -72,7 +72,7 @@ def test_without_the_preload_the_swig_modules_supply_engine_code(tmp_path):
 
 
 def test_importing_opensim_first_is_reported_and_still_works():
-    assert run_python("import opensim, osim; print(osim.engine_libs.status)") == ["too late"]
+    assert run_python("import opensim, osim; print(osim.engines.opensim.libs.status)") == ["too late"]
 
 
 def test_other_libraries_numerics_are_untouched():

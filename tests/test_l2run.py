@@ -15,7 +15,14 @@ import osim  # noqa: F401  (registers the ids)
 from osim.env import L2RunEnv, OsimGymEnv, RunEnv
 from osim.models import build_model
 from osim.tasks import TASKS, L2Run
-from osim.tasks.l2run import FOOT_SPHERES, LIGAMENTS, obstacle_force_name, obstacle_name
+from osim.models.builder import obstacle_name
+from osim.tasks.l2run import LIGAMENTS
+
+FOOT_SPHERES = ("r_heel", "r_toe", "l_heel", "l_toe")
+
+
+def obstacle_force_name(sphere: str) -> str:
+    return f"obstacles_{sphere}"
 
 JOINTS = [f"{j}_{s}" for s in "rl" for j in ("hip", "knee", "ankle")]
 BODIES = ["head", "pelvis", "torso", "toes_l", "toes_r", "talus_l", "talus_r"]
@@ -58,7 +65,7 @@ def engine_obstacles(env):
 def test_registered_with_its_constants_and_classic_names():
     assert TASKS["L2Run"] is L2Run and L2Run.classic_name == "L2RunEnv"
     assert L2Run.max_episode_steps == 1000 and L2Run.step_size == 0.01
-    assert L2Run.MIN_PELVIS_HEIGHT == 0.65 and L2Run.reset_options == ("difficulty",)
+    assert L2Run.parameters["min_pelvis_height"] == 0.65 and L2Run.reset_options == ("difficulty",)
     assert gymnasium.registry["osim/L2Run-v0"].max_episode_steps == 1000
     assert RunEnv is L2RunEnv and L2RunEnv.task_class is L2Run
     assert "41 values" in L2Run.__doc__ and "muscle_activation" not in L2Run.__doc__

@@ -216,7 +216,7 @@ def test_recipe_host_requirements(recipe):
 
 def test_recipe_test_section(recipe):
     imports = recipe["test"]["imports"]
-    assert {"osim", "osim.sim", "osim.env"} <= set(imports)
+    assert {"osim", "osim.engines", "osim.env"} <= set(imports)
     for module in imports:
         assert module_path_exists(module), f"recipe tests import {module}, not in the repo"
 

@@ -4,7 +4,14 @@ import numpy as np
 import pytest
 
 from osim.models import build_model
-from osim.sim import INTEGRATORS, PRESET_ERROR_BOUNDS, PRESETS, Preset, Simulation
+from osim.engines.opensim import (
+    INTEGRATORS,
+    PRESET_ERROR_BOUNDS,
+    PRESETS,
+    Preset,
+    model_from_spec,
+)
+from osim.engines.opensim import OpenSimEngine as Simulation
 from osim.tasks import TASKS
 
 
@@ -17,7 +24,8 @@ def smooth_pattern(n_steps, n_muscles, step_size=0.01):
 @pytest.fixture(scope="module")
 def models():
     # The models as the Arm and Gait tasks build them (the arm with its joint stops).
-    return {"arm": TASKS["Arm"]().build_model(), "human": TASKS["Gait"]().build_model(),
+    return {"arm": model_from_spec(TASKS["Arm"]().model_spec()),
+            "human": model_from_spec(TASKS["Gait"]().model_spec()),
             "bare arm": build_model("arm")}
 
 

@@ -76,7 +76,7 @@ def test_l2run_obstacles_are_drawn():
     env = OsimGymEnv("L2Run", render_mode="rgb_array", width=120, height=120)
     env.reset(seed=0, options={"difficulty": 0})
     renderer = scene.SceneRenderer(env.sim, width=120, height=120)
-    plain = renderer.render(scene.task_overlays(env.task))
+    plain = renderer.render(env.task.overlays())
     assert colour_pixels(plain, scene.OBSTACLE) == 0
     with_obstacle = renderer.render({"obstacles": [(env.task.pelvis_x(env.sim) + 0.3, 0.0, 0.1)]})
     assert colour_pixels(with_obstacle, scene.OBSTACLE) > 20

@@ -5,7 +5,9 @@ import opensim
 import pytest
 
 from osim.models import build_model
-from osim.sim import PRESETS, Simulation, SimulationError
+from osim.engines import SimulationError
+from osim.engines.opensim import PRESETS
+from osim.engines.opensim import OpenSimEngine as Simulation
 
 
 @pytest.fixture

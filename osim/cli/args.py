@@ -13,3 +13,10 @@ def positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
     return value
+
+
+def add_engine_argument(parser: argparse.ArgumentParser, help: str) -> None:
+    """``--engine NAME``, one of the registered engines (argparse lists them)."""
+    from osim.engines import ENGINES
+
+    parser.add_argument("--engine", choices=sorted(ENGINES), default=None, help=help)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from osim.cli.args import positive_int
+from osim.cli.args import add_engine_argument, positive_int
 from osim.cli.train import fail
 
 
@@ -22,6 +22,7 @@ def video_path(text: str) -> Path:
 def _evaluate(args: argparse.Namespace) -> int:
     import numpy as np
 
+    from osim.engines import DEFAULT_ENGINE
     from osim.train import (
         BackendUnavailable,
         RandomPolicy,
@@ -34,8 +35,11 @@ def _evaluate(args: argparse.Namespace) -> int:
 
     try:
         snapshot = load_snapshot(args.params)
+        env_kwargs = dict(snapshot["env_kwargs"])
+        if args.engine is not None:  # e.g. trained on one engine, checked on another
+            env_kwargs["engine"] = args.engine
         if args.random:
-            env = make_env(snapshot["env"], snapshot["env_kwargs"])
+            env = make_env(snapshot["env"], env_kwargs)
             policy, label = RandomPolicy(env.action_space.shape[0], seed=args.seed), "random"
             env.close()
         else:
@@ -44,10 +48,11 @@ def _evaluate(args: argparse.Namespace) -> int:
             label += f"{snapshot['steps_done']} steps)"
     except (SnapshotError, BackendUnavailable) as err:
         return fail(str(err))
-    print(f"{snapshot['env']}: {label} policy, {args.episodes} episode(s) from seed {args.seed}",
-          flush=True)
+    engine = env_kwargs.get("engine", DEFAULT_ENGINE)
+    print(f"{snapshot['env']} on {engine}: {label} policy, {args.episodes} episode(s) "
+          f"from seed {args.seed}", flush=True)
     try:
-        rewards = evaluate(policy, snapshot["env"], snapshot["env_kwargs"], args.episodes,
+        rewards = evaluate(policy, snapshot["env"], env_kwargs, args.episodes,
                            args.seed, video=args.video)
     except ValueError as err:
         return fail(str(err))
@@ -70,4 +75,6 @@ def add_parser(commands) -> None:
                           help="run uniform random excitations instead, for comparison")
     evaluate.add_argument("--video", type=video_path, default=None, metavar="OUT",
                           help="save the episodes as a video (.mp4 or .gif)")
+    add_engine_argument(evaluate, "run on this physics engine instead of the one "
+                                  "the snapshot was trained on")
     evaluate.set_defaults(run=_evaluate)

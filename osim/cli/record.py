@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from osim.cli.args import positive_int
+from osim.cli.args import add_engine_argument, positive_int
 
 
 def make_policy(name: str, env, seed: int | None):
@@ -56,8 +56,9 @@ def _record(args: argparse.Namespace) -> int:
         out = check_video_path(args.out)
     except (ValueError, FileNotFoundError) as err:
         raise SystemExit(f"osim-rl record: --out: {err}") from None
+    engine = {} if args.engine is None else {"engine": args.engine}
     env = gymnasium.make(env_id(args.env), render_mode="rgb_array", width=args.size,
-                         height=args.size, camera=args.camera)
+                         height=args.size, camera=args.camera, **engine)
     env_fps = env.metadata["render_fps"]
     stride = frame_stride(env_fps) if out.suffix.lower() == ".gif" else 1
     if args.fps is not None:
@@ -123,4 +124,5 @@ def add_parser(commands) -> None:
                         help="frames per second of the video, at most the env's rate "
                              "(default: the env's rate, at most 50 for a GIF); lower rates "
                              "keep every n-th frame, so the video plays in real time")
+    add_engine_argument(record, "physics engine (default: OpenSim)")
     record.set_defaults(run=_record)

@@ -10,8 +10,8 @@ from osim.tasks import TASKS
 register_envs()
 
 # One classic class per registered task, named by the task (ArmEnv, GaitEnv, ...).
-CLASSIC_ENVS = {task.classic_name: classic_env_class(task)
-                for task in TASKS.values() if task.classic_name}
+CLASSIC_ENVS = {task.classic_name: classic_env_class(name, task)
+                for name, task in TASKS.items() if task.classic_name}
 globals().update(CLASSIC_ENVS)
 RunEnv = CLASSIC_ENVS["L2RunEnv"]  # the NIPS 2017 name of L2RunEnv
 

@@ -14,7 +14,7 @@ import numpy as np
 
 from osim.checks import positive_integer
 from osim.env.gym_env import OsimGymEnv
-from osim.sim import Simulation
+from osim.engines import Engine
 from osim.tasks import ModelTask, Task
 
 
@@ -57,12 +57,13 @@ class ClassicEnv:
         self._seed = seed  # the first reset() without a seed repeats this episode
 
     def _make_task(self, options: dict) -> Task:
-        task_option_names = inspect.signature(self.task_class).parameters
+        task_option_names = {*inspect.signature(self.task_class).parameters,
+                             *self.task_class.parameters}
         task_options = {k: options.pop(k) for k in list(options) if k in task_option_names}
         return self.task_class(**task_options)
 
     @property
-    def osim_model(self) -> Simulation:
+    def osim_model(self) -> Engine:
         """The simulation (the original's attribute name)."""
         return self.env.sim
 
@@ -131,7 +132,7 @@ class OsimEnv(ClassicEnv):
 
     task_class = ModelTask
 
-    def __init__(self, model_path: str, reward_fn: Callable[[Simulation], float] | None = None,
+    def __init__(self, model_path: str, reward_fn: Callable[[Engine], float] | None = None,
                  visualize: bool = False, integrator_accuracy: float | None = None,
                  max_episode_steps: int | None = None, seed: int | None = None, **options: Any):
         task = ModelTask(str(model_path), reward_fn=reward_fn, max_episode_steps=max_episode_steps)
@@ -142,11 +143,15 @@ class OsimEnv(ClassicEnv):
         return options.pop("task")
 
 
-def classic_env_class(task_class: type[Task]) -> type[ClassicEnv]:
-    """The classic env class for a registered task (``ArmEnv`` for `ArmReach`, ...):
-    the task's hand-written ``classic_class`` if it names one, else generated."""
-    if task_class.classic_class:
-        module, name = task_class.classic_class.split(":")
+# Hand-written classic classes (other defaults, the original's extra methods),
+# by task name; every other registered task gets a generated one.
+HAND_WRITTEN = {"Prosthetics": "osim.env.prosthetics:ProstheticsEnv"}
+
+
+def classic_env_class(task_name: str, task_class: type[Task]) -> type[ClassicEnv]:
+    """The classic env class for a registered task (``ArmEnv`` for ``"Arm"``, ...)."""
+    if task_name in HAND_WRITTEN:
+        module, name = HAND_WRITTEN[task_name].split(":")
         return getattr(importlib.import_module(module), name)
     return type(task_class.classic_name, (ClassicEnv,), {
         "task_class": task_class, "__doc__": task_class.__doc__, "__module__": "osim.env"})

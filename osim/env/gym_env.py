@@ -10,7 +10,7 @@ import numpy as np
 from osim.env import spaces as osim_spaces
 from osim.render import check_view
 from osim.checks import check_action, positive_number
-from osim.sim import SimState, Simulation, SimulationError
+from osim.engines import DEFAULT_ENGINE, SimState, SimulationError, check_engine, make_engine
 from osim.tasks import TASKS, Task
 
 
@@ -31,12 +31,15 @@ class OsimGymEnv(gymnasium.Env):
 
     Args:
         task: a name in `osim.tasks.TASKS` (e.g. ``"Arm"``), a `Task` class or instance.
+        engine: the physics engine, a name in `osim.engines.ENGINES` (default
+            `osim.engines.DEFAULT_ENGINE`, OpenSim).
         render_mode: ``None``, ``"human"`` (the Simbody visualizer, when a display
             exists) or ``"rgb_array"`` (`render` returns a frame: see `osim.render`).
         obs_as_dict: observations as a ``Dict`` of named vectors instead of one flat vector.
         muscle_model: muscle model of the built model (see `osim.models.MUSCLE_MODELS`).
-        preset, integrator, accuracy, step_size, max_step_size, restart_each_step: simulation
-            settings (see `osim.sim.Simulation`).
+        step_size: control step (s); default the task's.
+        preset, integrator, accuracy, max_step_size, restart_each_step: integrator
+            settings of the engine (see its class, e.g. ``OpenSimEngine``).
         visualize: same as ``render_mode="human"``.
         width, height, camera: size (pixels) and view (``"side"``, ``"front"``,
             ``"top"``) of ``"rgb_array"`` frames.
@@ -52,13 +55,15 @@ class OsimGymEnv(gymnasium.Env):
 
     metadata = {"render_modes": ["human", "rgb_array"], "render_fps": 100}
 
-    def __init__(self, task: str | Task | type[Task] = "Arm", *, render_mode: str | None = None,
+    def __init__(self, task: str | Task | type[Task] = "Arm", *, engine: str = DEFAULT_ENGINE,
+                 render_mode: str | None = None,
                  obs_as_dict: bool = False, muscle_model: str = "thelen2003",
                  preset: str = "default", integrator: str | None = None,
                  accuracy: float | None = None, step_size: float | None = None,
                  max_step_size: float | None = None, restart_each_step: bool = True,
                  visualize: bool = False, verbose: bool = False, width: int = 480,
                  height: int = 480, camera: str = "side", **task_options: Any):
+        check_engine(engine)
         check_view(width, height, camera)
         # Before the model is built, so that a bad setting fails at once.
         for name, value in (("step_size", step_size), ("accuracy", accuracy),
@@ -69,18 +74,20 @@ class OsimGymEnv(gymnasium.Env):
             raise ValueError(f"unsupported render_mode {render_mode!r}; "
                              f"choose one of {self.metadata['render_modes']} or None")
         self._init_kwargs = dict(
-            task=task, render_mode=render_mode, obs_as_dict=obs_as_dict,
+            task=task, engine=engine, render_mode=render_mode, obs_as_dict=obs_as_dict,
             muscle_model=muscle_model, preset=preset, integrator=integrator, accuracy=accuracy,
             step_size=step_size, max_step_size=max_step_size, restart_each_step=restart_each_step,
             visualize=visualize, verbose=verbose, width=width, height=height,
             camera=camera, **task_options)
         self.render_mode = render_mode
         self.task = make_task(task, **task_options)
-        self.sim = Simulation(
-            self.task.build_model(muscle_model=muscle_model),
-            step_size=self.task.step_size if step_size is None else step_size, preset=preset, integrator=integrator,
-            accuracy=accuracy, max_step_size=max_step_size, restart_each_step=restart_each_step,
-            visualize=visualize or render_mode == "human", verbose=verbose)
+        self.engine = engine
+        self.sim = make_engine(
+            engine, self.task.model_spec(), muscle_model=muscle_model,
+            step_size=self.task.step_size if step_size is None else step_size, preset=preset,
+            integrator=integrator, accuracy=accuracy, max_step_size=max_step_size,
+            restart_each_step=restart_each_step, visualize=visualize or render_mode == "human",
+            verbose=verbose)
         self.task.bind(self.sim)
         self.obs_as_dict = obs_as_dict
         self.observation_spec = self.task.observation_spec(self.sim)
@@ -99,7 +106,7 @@ class OsimGymEnv(gymnasium.Env):
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         super().reset(seed=seed)
         self.task.reset(self.sim, self.np_random, **self.task.check_reset_options(options))
-        return self._observation(), {}
+        return self._observation(), self.task.info(self.sim)
 
     def step(self, action):
         action = check_action(action, self.action_space.shape[0])
@@ -147,11 +154,11 @@ class OsimGymEnv(gymnasium.Env):
 
     def render_frame(self) -> np.ndarray:
         """A frame whatever the render_mode (videos of envs made without one)."""
-        from osim.render.scene import SceneRenderer, task_overlays  # Pillow: imported on demand
+        from osim.render.scene import SceneRenderer  # Pillow: imported on demand
 
         if self._renderer is None or self._renderer.sim is not self.sim:
             self._renderer = SceneRenderer(self.sim, **self._view)
-        return self._renderer.render(task_overlays(self.task))
+        return self._renderer.render(self.task.overlays())
 
     def close(self):
         pass

@@ -26,8 +26,8 @@ import gymnasium
 from gymnasium.vector import AsyncVectorEnv
 from gymnasium.vector.async_vector_env import AsyncState
 
+from osim.engines import check_engine
 from osim.env.registration import env_id
-from osim.sim import PRESETS
 from osim.tasks import TASKS, Task
 
 
@@ -213,8 +213,8 @@ def make_vector_env(env: str | Task | type[Task], num_envs: int, seed: int | Non
         env = _resolve_env_id(env)
     elif not (isinstance(env, Task) or (isinstance(env, type) and issubclass(env, Task))):
         raise TypeError(f"env must be a task name, a Gymnasium id or a Task, got {env!r}")
-    if "preset" in env_kwargs and env_kwargs["preset"] not in PRESETS:
-        raise ValueError(f"unknown preset {env_kwargs['preset']!r}; choose one of {sorted(PRESETS)}")
+    if "engine" in env_kwargs:
+        check_engine(env_kwargs["engine"])
     if seed is not None and not isinstance(seed, int):
         raise ValueError(f"seed must be an integer or None, got {seed!r}")
     env_fns = [functools.partial(_make_env, env, dict(env_kwargs)) for _ in range(num_envs)]

@@ -530,6 +530,42 @@ def add_hunt_crossley_force(model: opensim.Model, name: str, geometry: tuple[str
     return force
 
 
+# Obstacle slots (the ``obstacles=N`` build option): one ground-fixed sphere per
+# slot and foot sphere, parked out of reach until an engine places it
+# (`osim.engines.Engine.adjust_model`).
+OBSTACLE_PARKED = (-100.0, 0.0, 0.05)  # x, y, radius (m)
+_OBSTACLE_PREFIX = "obstacle_"
+
+
+def obstacle_name(index: int, sphere: str) -> str:
+    """The copy of obstacle ``index`` that foot sphere ``sphere`` touches."""
+    return f"{_OBSTACLE_PREFIX}{index}_{sphere}"
+
+
+def parse_obstacle_name(name: str) -> tuple[int, str] | None:
+    """(slot, foot sphere) of an obstacle geometry's name, else None."""
+    if not name.startswith(_OBSTACLE_PREFIX):
+        return None
+    index, _, sphere = name[len(_OBSTACLE_PREFIX):].partition("_")
+    return (int(index), sphere) if index.isdigit() and sphere else None
+
+
+def add_obstacles(model: opensim.Model, count: int, foot_spheres: tuple[str, ...] | list[str],
+                  params) -> None:
+    """``count`` obstacle slots. The model is planar but its feet are apart in
+    z, so each obstacle is one sphere per foot sphere (placed in that sphere's
+    plane when moved), touching only it through its own Hunt-Crossley force
+    ``obstacles_<sphere>`` with the foot-ground ``params``: every foot meets
+    the obstacle as it would a cylinder across the path."""
+    x, y, r = OBSTACLE_PARKED
+    for sphere in foot_spheres:
+        names = [obstacle_name(i, sphere) for i in range(count)]
+        for name in names:
+            model.addContactGeometry(opensim.ContactSphere(
+                r, opensim.Vec3(x, y, 0.0), model.getGround(), name))
+        add_hunt_crossley_force(model, f"obstacles_{sphere}", [sphere, *names], params)
+
+
 @dataclass(frozen=True)
 class LimitRow:
     """CoordinateLimitForce; limits in degrees, stiffness in N*m/deg (the

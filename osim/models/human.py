@@ -44,6 +44,7 @@ from osim.models.builder import (
     add_ground_half_space,
     add_hunt_crossley_force,
     add_leg_limits,
+    add_obstacles,
     add_path_point,
     check_muscle_model,
     coordinates_by_name,
@@ -495,7 +496,7 @@ def _add_muscle(model: opensim.Model, muscle_model: str, row: MuscleRow,
 
 
 def build(muscle_model: str = "thelen2003", height: float | None = None,
-          mass: float | None = None) -> opensim.Model:
+          mass: float | None = None, obstacles: int = 0) -> opensim.Model:
     """The planar 9-DOF, 18-muscle human, finalized but not ``initSystem``-ed.
 
     ``muscle_model``: "thelen2003" (the published model's), "millard2012" or
@@ -507,11 +508,17 @@ def build(muscle_model: str = "thelen2003", height: float | None = None,
     height); ``mass`` (kg) scales every body mass to that total, inertias with
     mass times length squared. Muscle strengths, contact stiffness and joint
     limits are not changed. ``None`` keeps the published figures exactly.
+
+    ``obstacles``: number of obstacle slots, ground-fixed spheres that the foot
+    spheres touch (`osim.models.builder.add_obstacles`), parked out of reach
+    until an engine places them (Learning to Run).
     """
     check_muscle_model(muscle_model)
     for label, value in (("height", height), ("mass", mass)):
         if value is not None and not value > 0.0:
             raise ValueError(f"{label} must be positive, got {value!r}")
+    if isinstance(obstacles, bool) or not isinstance(obstacles, int) or obstacles < 0:
+        raise ValueError(f"obstacles must be an int >= 0, got {obstacles!r}")
     ls = 1.0 if height is None else height / NOMINAL_HEIGHT
     ms = 1.0 if mass is None else mass / total_mass()
     model = new_model(MODEL_NAME, (0.0, GRAVITY, 0.0))
@@ -542,4 +549,8 @@ def build(muscle_model: str = "thelen2003", height: float | None = None,
     add_leg_limits(model, LEG_LIMITS, SIDES)
 
     model.finalizeConnections()
+    if obstacles:
+        add_obstacles(model, obstacles, [f"{side}_{s.name}" for side in SIDES
+                                         for s in FOOT_SPHERES], FOOT_CONTACT)
+        model.finalizeConnections()
     return model

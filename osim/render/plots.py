@@ -63,13 +63,10 @@ def episode_trace(env, policy_fn, seed: int | None = None,
     env (wrapped or not) and record what `plot_episode` draws: ``time`` (s), the
     rotational ``joints`` (deg, by coordinate name), muscle ``activations`` (by
     muscle name) and ``reward_terms`` (by term name), one row per step."""
-    import opensim
-
     base = env.unwrapped
     sim = base.sim
     observation, _ = env.reset(seed=seed)
-    joints = [i for i, c in enumerate(sim.coordinates)
-              if c.getMotionType() == opensim.Coordinate.Rotational]
+    joints = [i for i, kind in enumerate(sim.coordinate_types()) if kind == "rotational"]
     rows: dict[str, list] = {"time": [], "joints": [], "activations": []}
     terms: dict[str, list[float]] = {}
     steps = 0

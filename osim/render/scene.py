@@ -1,30 +1,23 @@
 """Frames of a simulation as RGB arrays, drawn with Pillow (no display, GPU or OpenGL).
 
-The picture is a stick figure read from the engine at the current state: each
-body is a capsule from the joint that carries it to the joints it carries (a
-body that carries none ends at its farthest marker, or as far past its centre
-of mass as the joint is before it), with a dot at its centre of mass; each muscle is a polyline through the points of its current
-path (conditional, moving and wrapping points as OpenSim resolves them),
+The picture is a stick figure of the `osim.engines.Scene` that the engine
+reads at the current state: each body is a capsule from joint to joint with a
+dot at its centre of mass; each muscle is a polyline along its current path,
 coloured from blue (activation 0) to red (activation 1). The ground, contact
-spheres and what the task places in the world (the ARM target, L2Run
-obstacles) are drawn too. Parts far from the camera are drawn first; seen
-from the side, the far (left) side is paler.
-
-Which frames, bodies and muscles to read is found once per model; a frame then
-costs one ``realizePosition`` and a few hundred engine queries (well under a
-millisecond), the rest is drawing. Rendering only reads the state: the
-simulated trajectory is the same with or without it.
+spheres and what the task places in the world (`Task.overlays`: the ARM
+target, L2Run obstacles) are drawn too. Parts far from the camera are drawn
+first; seen from the side, the far (left) side is paler. Rendering only reads
+the state: the simulated trajectory is the same with or without it.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import opensim
 from PIL import Image, ImageDraw, ImageFont
 
+from osim.engines import Engine, Scene
 from osim.render import check_view
 
 # name -> rows (screen right, screen up, towards the viewer) in ground coordinates.
@@ -47,9 +40,6 @@ OBSTACLE = (150, 105, 60)
 TEXT = (60, 60, 60)
 FAR_FADE = 0.45  # how much parts on the far side blend into the background
 
-BONE_DENSITY_RADIUS = 0.012  # capsule radius (m) = this * mass(kg)^(1/3), clipped below
-BONE_RADIUS_RANGE = (0.008, 0.035)
-HEAD_RADIUS = 0.1  # m
 MUSCLE_WIDTH = 0.009  # m, at least 2 px in the output
 TICK_SPACING = 0.5  # m between ground marks, so that a followed walker visibly moves
 
@@ -64,162 +54,11 @@ def _faded(color: tuple[int, int, int]) -> tuple[int, int, int]:
     return tuple(int(c + FAR_FADE * (b - c)) for c, b in zip(color, BACKGROUND))
 
 
-def _vec(v) -> np.ndarray:
-    return np.array((v.get(0), v.get(1), v.get(2)))
-
-
-@dataclass
-class _Bone:
-    body: Any  # opensim.Body
-    start: Any  # frame on the body at the joint that carries it
-    ends: list  # the carried bodies' frames at the joints this body carries
-    mass_center: Any  # opensim.Vec3 in the body frame
-    tip: Any  # opensim.Vec3 in the body frame: end of a body that carries nothing
-    radius: float  # m
-    head: bool = False  # a leaf drawn as a disc around its tip
-
-
-@dataclass
-class _ModelGeometry:
-    """What to read from a model: found once, read every frame."""
-
-    bones: list[_Bone] = field(default_factory=list)
-    paths: list = field(default_factory=list)  # GeometryPath per muscle, model order
-    spheres: list = field(default_factory=list)  # (frame, location Vec3, radius)
-    markers: list = field(default_factory=list)
-    ground_height: float = 0.0
-    floating_root: Any = None  # the body the camera follows, None for a fixed base
-    fixed_centre: Any = None  # frame at the first moving joint of a fixed-base model
-
-    @classmethod
-    def of(cls, model: opensim.Model) -> _ModelGeometry:
-        geometry = cls()
-        ground = model.getGround().getAbsolutePathString()
-        joints = list(model.getJointSet())
-        carrying: dict[str, Any] = {}  # body path -> joint carrying it
-        carried: dict[str, list] = {}  # body path -> joints it carries
-        for joint in joints:
-            parent, child = joint.getParentFrame(), joint.getChildFrame()
-            carrying[child.findBaseFrame().getAbsolutePathString()] = joint
-            carried.setdefault(parent.findBaseFrame().getAbsolutePathString(), []).append(joint)
-            if (parent.findBaseFrame().getAbsolutePathString() == ground
-                    and joint.numCoordinates() > 0 and geometry.floating_root is None):
-                geometry.floating_root = opensim.Body.safeDownCast(child.findBaseFrame())
-        for body in model.getBodySet():
-            path = body.getAbsolutePathString()
-            joint = carrying.get(path)
-            start = joint.getChildFrame() if joint is not None else body
-            # A joint's parent frame may sit away from the joint centre (a knee whose
-            # translation is a function of its angle): the carried frame is the centre.
-            ends = [j.getChildFrame() for j in carried.get(path, [])]
-            local_start = (_vec(start.findTransformInBaseFrame().p()) if joint is not None
-                           else np.zeros(3))
-            com = _vec(body.getMassCenter())
-            head = not ends and "head" in body.getName().lower()
-            # markers on the body itself (the ARM's wrist, whose target the task sets)
-            markers = [_vec(m.get_location()) for m in model.getMarkerSet()
-                       if m.getParentFrame().getAbsolutePathString() == path]
-            reach = [np.linalg.norm(m - local_start) for m in markers]
-            if head:
-                tip = local_start + [0.0, HEAD_RADIUS, 0.0]  # models stand along +y
-            elif reach and max(reach) > np.linalg.norm(com - local_start):
-                tip = markers[int(np.argmax(reach))]  # a leaf ends at its farthest marker
-            elif np.linalg.norm(com - local_start) > 0.01:
-                tip = 2.0 * com - local_start  # as far past the centre of mass as the joint
-            else:
-                tip = local_start
-            radius = float(np.clip(BONE_DENSITY_RADIUS * max(body.getMass(), 0.0) ** (1 / 3),
-                                   *BONE_RADIUS_RANGE))
-            geometry.bones.append(_Bone(body, start, ends, body.getMassCenter(),
-                                        opensim.Vec3(*tip), radius, head))
-        if geometry.floating_root is None:
-            moving = [j for j in joints if j.numCoordinates() > 0]
-            geometry.fixed_centre = moving[0].getParentFrame() if moving else model.getGround()
-        geometry.paths = [muscle.getGeometryPath() for muscle in model.getMuscles()]
-        for contact in model.getContactGeometrySet():
-            sphere = opensim.ContactSphere.safeDownCast(contact)
-            if sphere is not None:
-                geometry.spheres.append((sphere.getFrame(), sphere.get_location(),
-                                         sphere.getRadius()))
-            elif opensim.ContactHalfSpace.safeDownCast(contact) is not None:
-                # a half-space's surface passes through its location (normal -x of its frame,
-                # turned to +y in the models); ground-fixed in every model here
-                geometry.ground_height = float(contact.get_location().get(1))
-        geometry.markers = list(model.getMarkerSet())
-        return geometry
-
-
-@dataclass
-class Pose:
-    """Positions (m, ground frame) read from the engine for one frame."""
-
-    bones: list[tuple[np.ndarray, list[np.ndarray], np.ndarray, float, bool]]
-    muscles: list[np.ndarray]  # (n_points, 3) per muscle
-    activations: np.ndarray
-    spheres: list[tuple[np.ndarray, float]]
-    markers: list[np.ndarray]
-    root: np.ndarray | None
-    time: float
-
-
-def read_pose(geometry: _ModelGeometry, model: opensim.Model, state: opensim.State,
-              activations: np.ndarray) -> Pose:
-    """Everything a frame draws, read at Position stage (the state itself is not changed)."""
-    model.realizePosition(state)
-    bones = []
-    for bone in geometry.bones:
-        start = _vec(bone.start.getPositionInGround(state))
-        ends = [_vec(f.getPositionInGround(state)) for f in bone.ends]
-        if not ends:
-            ends = [_vec(bone.body.findStationLocationInGround(state, bone.tip))]
-        com = _vec(bone.body.findStationLocationInGround(state, bone.mass_center))
-        bones.append((start, ends, com, bone.radius, bone.head))
-    muscles = []
-    for path in geometry.paths:
-        points = []
-        current = path.getCurrentPath(state)
-        for i in range(current.getSize()):
-            point = current.get(i)
-            wrap = opensim.PathWrapPoint.safeDownCast(point)
-            if wrap is not None:
-                # the arc over the wrap surface, stored in the wrapping body's frame
-                frame = wrap.getParentFrame()
-                arc = wrap.getWrapPath(state)
-                points.extend(_vec(frame.findStationLocationInGround(state, arc.get(j)))
-                              for j in range(arc.getSize()))
-            else:
-                points.append(_vec(point.getLocationInGround(state)))
-        muscles.append(np.array(points).reshape(-1, 3))
-    spheres = [(_vec(frame.findStationLocationInGround(state, location)), radius)
-                for frame, location, radius in geometry.spheres]
-    markers = [_vec(m.getLocationInGround(state)) for m in geometry.markers]
-    root = (_vec(geometry.floating_root.getPositionInGround(state))
-            if geometry.floating_root is not None
-            else _vec(geometry.fixed_centre.getPositionInGround(state)))
-    return Pose(bones, muscles, np.asarray(activations, dtype=float), spheres, markers, root,
-                float(state.getTime()))
-
-
-def task_overlays(task: Any) -> dict[str, Any]:
-    """What a task places in the world, from its episode memory: the ARM's
-    ``target`` (x, y) and L2Run's ``obstacles`` rows (x, y, radius)."""
-    episode = getattr(task, "episode", None) or {}
-    overlays: dict[str, Any] = {}
-    target = episode.get("target")
-    if target is not None and np.size(target) in (2, 3):
-        overlays["target"] = np.resize(np.asarray(target, dtype=float), 3) * (
-            [1.0, 1.0, 0.0] if np.size(target) == 2 else 1.0)
-    obstacles = episode.get("obstacles")
-    if obstacles is not None and len(obstacles):
-        overlays["obstacles"] = [tuple(float(v) for v in row[:3]) for row in obstacles]
-    return overlays
-
-
 class SceneRenderer:
     """Draws frames of one simulation.
 
     Args:
-        sim: an `osim.sim.Simulation` (its ``model`` and ``state`` are read, never written).
+        sim: an `osim.engines.Engine` (read, never written).
         width, height: frame size in pixels.
         camera: ``"side"`` (from the model's right, the default), ``"front"`` or ``"top"``;
             orthographic. The camera follows the pelvis (the root body) horizontally
@@ -227,7 +66,7 @@ class SceneRenderer:
         supersample: drawing scale before downsampling, for smooth edges (1 = off).
     """
 
-    def __init__(self, sim, *, width: int = 480, height: int = 480, camera: str = "side",
+    def __init__(self, sim: Engine, *, width: int = 480, height: int = 480, camera: str = "side",
                  supersample: int = 2):
         check_view(width, height, camera)
         if supersample not in (1, 2, 3, 4):
@@ -236,34 +75,26 @@ class SceneRenderer:
         self.width, self.height, self.camera = int(width), int(height), camera
         self.supersample = supersample
         self._axes = CAMERA_AXES[camera]
-        self.geometry = _ModelGeometry.of(sim.model)
         self._font = ImageFont.load_default(size=max(10, self.height // 32))
-        self._fit_view(self._default_pose())
+        self._fit_view(sim.scene(default_pose=True))
 
     # ------------------------------------------------------------ view
-    def _default_pose(self) -> Pose:
-        """The model's default pose, in a scratch copy of the state."""
-        scratch = opensim.State(self.sim.state)
-        for coordinate in self.sim.model.getCoordinateSet():
-            if not coordinate.getLocked(scratch):
-                coordinate.setValue(scratch, coordinate.getDefaultValue(), False)
-        return read_pose(self.geometry, self.sim.model, scratch,
-                         np.zeros(len(self.geometry.paths)))
-
-    def _fit_view(self, pose: Pose) -> None:
-        """Scale (px per m) and fixed parts of the view, from the pose at construction."""
-        points = np.array([p for start, ends, com, _, _ in pose.bones for p in (start, com, *ends)]
+    def _fit_view(self, pose: Scene) -> None:
+        """Scale (px per m) and fixed parts of the view, from the default pose."""
+        self._floating, self._ground = pose.floating_base, pose.ground_height
+        points = np.array([p for bone in pose.bones
+                           for p in (bone.start, bone.mass_center, *bone.ends)]
                           + [p for m in pose.muscles for p in m] + list(pose.markers))
         screen = points @ self._axes[:2].T
         aspect = self.width / self.height
-        if self.geometry.floating_root is None:
+        if not self._floating:
             # fixed base: everything within reach of the first moving joint stays in view
             centre = pose.root @ self._axes[:2].T
             reach = 1.1 * float(np.max(np.linalg.norm(screen - centre, axis=1)))
             half_height = max(reach, reach / aspect)
             self._centre = centre
         else:
-            ground = self.geometry.ground_height
+            ground = self._ground
             tallest = float(points[:, 1].max()) - ground
             if self.camera == "top":
                 half_height = 0.5 * tallest
@@ -274,8 +105,8 @@ class SceneRenderer:
                 self._centre = np.array([np.nan, ground + 0.8 * half_height])
         self._scale = self.height / (2.0 * half_height)
 
-    def _view_centre(self, pose: Pose) -> np.ndarray:
-        if self.geometry.floating_root is None:
+    def _view_centre(self, pose: Scene) -> np.ndarray:
+        if not self._floating:
             return self._centre
         root = pose.root @ self._axes[:2].T
         if self._centre is None:
@@ -284,13 +115,12 @@ class SceneRenderer:
 
     # ------------------------------------------------------------ frame
     def render(self, overlays: dict[str, Any] | None = None) -> np.ndarray:
-        """The current state as an (height, width, 3) uint8 array."""
-        sim = self.sim
-        pose = read_pose(self.geometry, sim.model, sim.state, sim.muscle_activations())
-        return self.draw(pose, overlays or {})
+        """The current state as an (height, width, 3) uint8 array, with a task's
+        ``overlays`` (`osim.tasks.Task.overlays`)."""
+        return self.draw(self.sim.scene(), overlays or {})
 
-    def draw(self, pose: Pose, overlays: dict[str, Any]) -> np.ndarray:
-        """A frame of ``pose`` (from `read_pose`) with a task's ``overlays`` (`task_overlays`)."""
+    def draw(self, pose: Scene, overlays: dict[str, Any]) -> np.ndarray:
+        """A frame of ``pose`` (`Engine.scene`) with a task's ``overlays``."""
         s = self.supersample
         image = self._background().copy()
         draw = ImageDraw.Draw(image)
@@ -320,10 +150,11 @@ class SceneRenderer:
         items: list[tuple[float, int, Any]] = []
         muscle_width = max(2 * s, round(MUSCLE_WIDTH * px))
         min_radius = 1.5 * s
-        for start, ends, com, radius, head in pose.bones:
-            if head:
+        for bone in pose.bones:
+            start, ends, com, radius = bone.start, bone.ends, bone.mass_center, bone.radius
+            if bone.head:
                 depth = float(ends[0] @ toward)
-                items.append((depth, 0, self._disc(draw, project(ends[0]), HEAD_RADIUS * px,
+                items.append((depth, 0, self._disc(draw, project(ends[0]), radius * px,
                                                    shade(BONE, depth), shade(BONE_EDGE, depth), s)))
                 continue
             a = project(start)
@@ -374,10 +205,10 @@ class SceneRenderer:
     # ----------------------------------------------------- primitives
     def _ground_row(self) -> float | None:
         """Pixel row (supersampled) of the ground in side and front views, else None."""
-        if self.geometry.floating_root is None or self.camera == "top":
+        if not self._floating or self.camera == "top":
             return None
         s = self.supersample
-        return self.height * s / 2 - (self.geometry.ground_height - self._centre[1]) \
+        return self.height * s / 2 - (self._ground - self._centre[1]) \
             * self._scale * s
 
     def _background(self) -> Image.Image:
@@ -396,11 +227,11 @@ class SceneRenderer:
 
     def _draw_ground_marks(self, draw, project, centre, px, size) -> None:
         """Marks fixed to the ground every `TICK_SPACING` m along x, so motion shows."""
-        if self.geometry.floating_root is None or self.camera == "front":
+        if not self._floating or self.camera == "front":
             return
         half_width = size[0] / (2 * px) + TICK_SPACING
         first = np.floor((centre[0] - half_width) / TICK_SPACING) * TICK_SPACING
-        ground = self.geometry.ground_height
+        ground = self._ground
         y = self._ground_row()
         for k in range(int(2 * half_width / TICK_SPACING) + 2):
             x = project(np.array([first + k * TICK_SPACING, ground, 0.0]))[0]

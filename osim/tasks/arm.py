@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from osim.sim import Simulation
+from osim.engines import Engine
 from osim.tasks.base import ObsEntry, Task
 
 
@@ -22,12 +22,12 @@ class ArmReach(Task):
     model has none and its elbow hyperextends into a very stiff region). Episodes last 200 steps of 0.01 s and never
     terminate early.
 
-    Reward per step (as the 2017 osim-rl ArmEnv)::
+    Reward per step (as the 2017 osim-rl ArmEnv with ``distance_weight=1``)::
 
-        reward = 1 - |p_hand - p_target|^2          (x, y in metres)
+        reward = 1 - distance_weight * |p_hand - p_target|^2     (x, y in metres)
 
     named in ``info["reward_terms"]`` as ``alive`` (+1) and ``distance`` (the
-    negative squared distance).
+    weighted negative squared distance).
 
     Observation (flattened in this order; 16 values):
 
@@ -52,14 +52,15 @@ class ArmReach(Task):
     JOINTS = ("r_shoulder_elev", "r_elbow_flex")
     SHOULDER_RANGE = (0.0, np.pi / 2)
     ELBOW_RANGE = (0.0, 2.0)
+    parameters = {"distance_weight": 1.0}
 
-    def reset(self, sim: Simulation, rng: np.random.Generator, **options: Any) -> None:
+    def reset(self, sim: Engine, rng: np.random.Generator, **options: Any) -> None:
         super().reset(sim, rng, **options)
         pose = {self.JOINTS[0]: rng.uniform(*self.SHOULDER_RANGE),
                 self.JOINTS[1]: rng.uniform(*self.ELBOW_RANGE)}
         self.episode["target"] = sim.marker_position_at(self.HAND, pose)[:2]
 
-    def bind(self, sim: Simulation) -> None:
+    def bind(self, sim: Engine) -> None:
         # The shoulder centre and arm length: the hand never leaves that disc.
         pos = dict(zip(sim.body_names, sim.body_positions()))
         shoulder, elbow = pos["r_humerus"], pos["r_ulna_radius_hand"]
@@ -67,7 +68,7 @@ class ArmReach(Task):
         length = np.linalg.norm(elbow - shoulder) + np.linalg.norm(hand - elbow)
         self.workspace = (shoulder[:2], float(length) * 1.001)
 
-    def observation_spec(self, sim: Simulation) -> list[ObsEntry]:
+    def observation_spec(self, sim: Engine) -> list[ObsEntry]:
         centre, reach = self.workspace
         low, high = float(centre.min() - reach), float(centre.max() + reach)
         return [
@@ -79,7 +80,7 @@ class ArmReach(Task):
             ObsEntry("hand_pos", ("x", "y"), low, high),
         ]
 
-    def observe(self, sim: Simulation) -> dict[str, np.ndarray]:
+    def observe(self, sim: Engine) -> dict[str, np.ndarray]:
         return {
             "target": np.array(self.episode["target"], dtype=np.float64),
             "joint_pos": sim.coordinate_values(),
@@ -89,6 +90,10 @@ class ArmReach(Task):
             "hand_pos": sim.marker_position(self.HAND)[:2],
         }
 
-    def reward_terms(self, sim: Simulation) -> dict[str, float]:
+    def reward_terms(self, sim: Engine) -> dict[str, float]:
         error = sim.marker_position(self.HAND)[:2] - self.episode["target"]
-        return {"alive": 1.0, "distance": -float(error @ error)}
+        return {"alive": 1.0, "distance": -self.distance_weight * float(error @ error)}
+
+    def overlays(self) -> dict[str, Any]:
+        target = self.episode.get("target")
+        return {} if target is None else {"target": np.array([*target, 0.0])}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from osim.sim import Simulation
+from osim.engines import Engine
 from osim.tasks.human import HumanTask
 
 
@@ -14,15 +14,14 @@ class HumanCrouch(HumanTask):
         reward = 1 - (y - 0.5)^3
 
     named ``alive`` (+1) and ``height`` (``-(y - 0.5)^3``): above 1 below
-    0.5 m, below 1 above it. Terminated when ``y < 0.25`` m; 500 steps of
+    0.5 m, below 1 above it (parameter ``target_height``, 0.5). Terminated
+    when ``y < min_pelvis_height`` (0.25 m); 500 steps of
     0.01 s at most. Symmetric by default (9 actions, both legs together).
     """
 
     classic_name = "CrouchEnv"
-    MIN_PELVIS_HEIGHT = 0.25
     SYMMETRIC = True
+    parameters = {"min_pelvis_height": 0.25, "target_height": 0.5}
 
-    TARGET_HEIGHT = 0.5
-
-    def reward_terms(self, sim: Simulation) -> dict[str, float]:
-        return {"alive": 1.0, "height": -(self.pelvis_height(sim) - self.TARGET_HEIGHT) ** 3}
+    def reward_terms(self, sim: Engine) -> dict[str, float]:
+        return {"alive": 1.0, "height": -(self.pelvis_height(sim) - self.target_height) ** 3}

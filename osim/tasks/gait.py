@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from osim.sim import Simulation
+from osim.engines import Engine
 from osim.tasks.human import HumanTask
 
 
@@ -15,26 +15,26 @@ class HumanGait(HumanTask):
 
     Reward per step: the forward displacement of the pelvis in that step::
 
-        reward = pelvis_tx(t) - pelvis_tx(t - 0.01 s)          (m)
+        reward = forward_reward_weight * (pelvis_tx(t) - pelvis_tx(t - 0.01 s))   (m)
 
-    named ``forward``. The previous ``pelvis_tx`` is episode memory
+    named ``forward`` (``forward_reward_weight`` 1 as the original). The previous ``pelvis_tx`` is episode memory
     (``episode["pelvis_x"]``), set at reset and updated by every reward, so
     snapshots and pickles carry it.
 
-    Terminated when the pelvis height ``pelvis_ty < 0.7`` m; 500 steps of
+    Terminated when the pelvis height ``pelvis_ty < min_pelvis_height`` (0.7 m); 500 steps of
     0.01 s at most; 18 actions (``symmetric=False``) by default.
     """
 
     classic_name = "GaitEnv"
-    MIN_PELVIS_HEIGHT = 0.7
     SYMMETRIC = False
+    parameters = {"min_pelvis_height": 0.7, "forward_reward_weight": 1.0}
 
-    def reset(self, sim: Simulation, rng: np.random.Generator, **options: Any) -> None:
+    def reset(self, sim: Engine, rng: np.random.Generator, **options: Any) -> None:
         super().reset(sim, rng, **options)
         self.episode["pelvis_x"] = self.pelvis_x(sim)
 
-    def reward_terms(self, sim: Simulation) -> dict[str, float]:
+    def reward_terms(self, sim: Engine) -> dict[str, float]:
         x = self.pelvis_x(sim)
         forward = x - self.episode["pelvis_x"]
         self.episode["pelvis_x"] = x
-        return {"forward": forward}
+        return {"forward": self.forward_reward_weight * forward}

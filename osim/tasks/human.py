@@ -15,7 +15,7 @@ import numpy as np
 
 from osim.checks import non_negative_number
 from osim.models import human as human_model
-from osim.sim import Simulation
+from osim.engines import Engine
 from osim.tasks.base import ObsEntry, Task
 
 # Muscles in the model's order (right leg, then left) and the 9 leg muscles
@@ -69,10 +69,11 @@ COMMON_DOC = """
     With ``reset_noise_scale=s > 0``, ``U(-s, s)`` drawn from the env's seeded
     RNG is added to each of the 9 unlocked coordinates (rad or m).
 
-    Termination: ``pelvis_ty < MIN_PELVIS_HEIGHT``; truncation after
+    Termination: ``pelvis_ty < min_pelvis_height``; truncation after
     ``max_episode_steps`` steps of ``step_size`` s.
 
-    Options: ``symmetric`` (bool; None takes the task's default) and
+    Options: the reward and termination ``parameters`` named above (defaults:
+    the original values), ``symmetric`` (bool; None takes the task's default) and
     ``reset_noise_scale`` (float >= 0, default 0).
     """
 
@@ -90,24 +91,25 @@ class _Layout:
 class HumanTask(Task):
     """Base of the tasks on the planar HUMAN model (9 DOF, 18 muscles).
 
-    Subclasses set ``MIN_PELVIS_HEIGHT``, ``SYMMETRIC`` (the default of the
-    ``symmetric`` option) and ``reward_terms``.
+    Subclasses set ``parameters`` (with ``min_pelvis_height``), ``SYMMETRIC``
+    (the default of the ``symmetric`` option) and ``reward_terms``.
     """
 
     model = "human"
     max_episode_steps = 500
     step_size = 0.01
 
-    MIN_PELVIS_HEIGHT: ClassVar[float]
     SYMMETRIC: ClassVar[bool] = False
+    min_pelvis_height: float  # a parameter of every subclass
 
     def __init_subclass__(cls, **kwargs: Any):
         super().__init_subclass__(**kwargs)
         if cls.__doc__:
             cls.__doc__ = cls.__doc__.rstrip() + "\n" + COMMON_DOC
 
-    def __init__(self, symmetric: bool | None = None, reset_noise_scale: float = 0.0):
-        super().__init__()
+    def __init__(self, symmetric: bool | None = None, reset_noise_scale: float = 0.0,
+                 **parameters: float):
+        super().__init__(**parameters)
         if symmetric is not None and not isinstance(symmetric, (bool, np.bool_)):
             raise TypeError(f"symmetric must be a bool or None, got {symmetric!r}")
         self.symmetric = self.SYMMETRIC if symmetric is None else bool(symmetric)
@@ -115,14 +117,13 @@ class HumanTask(Task):
         self.layout: _Layout | None = None  # set by bind()
 
     # ----------------------------------------------------------- layout
-    def bind(self, sim: Simulation) -> None:
+    def bind(self, sim: Engine) -> None:
         if tuple(sim.muscle_names) != MUSCLE_NAMES:
             raise ValueError(f"{type(self).__name__} needs the HUMAN model's muscles "
                              f"{MUSCLE_NAMES}, got {tuple(sim.muscle_names)}")
         coordinate = {name: i for i, name in enumerate(sim.coordinate_names)}
         body = {name: i for i, name in enumerate(sim.body_names)}
-        default_pose = {c.getName(): c.getDefaultValue() for c in sim.coordinates
-                        if not c.getDefaultLocked()}
+        default_pose = sim.default_coordinates()
         self.layout = _Layout(
             pelvis=np.array([coordinate[n] for n in PELVIS]),
             joints=np.array([coordinate[n] for n in JOINTS]),
@@ -130,24 +131,24 @@ class HumanTask(Task):
             default_pose=default_pose,
         )
 
-    def pelvis_height(self, sim: Simulation) -> float:
+    def pelvis_height(self, sim: Engine) -> float:
         return float(sim.coordinate_values()[self.layout.pelvis[2]])
 
-    def pelvis_x(self, sim: Simulation) -> float:
+    def pelvis_x(self, sim: Engine) -> float:
         return float(sim.coordinate_values()[self.layout.pelvis[1]])
 
     # ---------------------------------------------------------- actions
-    def action_size(self, sim: Simulation) -> int:
+    def action_size(self, sim: Engine) -> int:
         return len(LEG_MUSCLES) if self.symmetric else len(MUSCLE_NAMES)
 
-    def action_labels(self, sim: Simulation) -> list[str]:
+    def action_labels(self, sim: Engine) -> list[str]:
         return list(LEG_MUSCLES if self.symmetric else MUSCLE_NAMES)
 
     def excitations(self, action: np.ndarray) -> np.ndarray:
         return action[SYMMETRIC_INDEX] if self.symmetric else action
 
     # ---------------------------------------------------------- episode
-    def reset(self, sim: Simulation, rng: np.random.Generator, **options: Any) -> None:
+    def reset(self, sim: Engine, rng: np.random.Generator, **options: Any) -> None:
         self.episode = {}
         pose = None
         if self.reset_noise_scale > 0.0:
@@ -156,11 +157,11 @@ class HumanTask(Task):
             pose = {name: value + n for (name, value), n in zip(default.items(), noise)}
         sim.reset(coordinates=pose)
 
-    def terminated(self, sim: Simulation) -> bool:
-        return self.pelvis_height(sim) < self.MIN_PELVIS_HEIGHT
+    def terminated(self, sim: Engine) -> bool:
+        return self.pelvis_height(sim) < self.min_pelvis_height
 
     # ------------------------------------------------------ observation
-    def observation_spec(self, sim: Simulation) -> list[ObsEntry]:
+    def observation_spec(self, sim: Engine) -> list[ObsEntry]:
         return [
             ObsEntry("pelvis_pos", PELVIS_LABELS),
             ObsEntry("pelvis_vel", PELVIS_LABELS),
@@ -172,7 +173,7 @@ class HumanTask(Task):
             ObsEntry("muscle_activation", MUSCLE_NAMES, 0.0, 1.0),
         ]
 
-    def observe(self, sim: Simulation) -> dict[str, np.ndarray]:
+    def observe(self, sim: Engine) -> dict[str, np.ndarray]:
         layout = self.layout
         q, u = sim.coordinate_values(), sim.coordinate_speeds()
         return {

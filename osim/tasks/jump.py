@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from osim.sim import Simulation
+from osim.engines import Engine
 from osim.tasks.human import HumanTask
 
 
@@ -13,14 +13,14 @@ class HumanJump(HumanTask):
 
         reward = y^3
 
-    named ``height``. Terminated when ``y < 0.4`` m; 500 steps of 0.01 s at
+    named ``height``. Terminated when ``y < min_pelvis_height`` (0.4 m); 500 steps of 0.01 s at
     most. Symmetric by default: 9 actions, each driving a muscle of both legs
     (the original hop model moved both legs together).
     """
 
     classic_name = "JumpEnv"
-    MIN_PELVIS_HEIGHT = 0.4
     SYMMETRIC = True
+    parameters = {"min_pelvis_height": 0.4}
 
-    def reward_terms(self, sim: Simulation) -> dict[str, float]:
+    def reward_terms(self, sim: Engine) -> dict[str, float]:
         return {"height": self.pelvis_height(sim) ** 3}

@@ -5,42 +5,26 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 import numpy as np
-import opensim
 
-from osim.models import human as human_model
-from osim.models.builder import add_hunt_crossley_force
-from osim.sim import Simulation
+from osim.engines import Engine, ModelSpec
 from osim.tasks.base import ObsEntry
 from osim.tasks.human import HumanTask
 
-FOOT_SPHERES = ("r_heel", "r_toe", "l_heel", "l_toe")
 PSOAS = ("iliopsoas_l", "iliopsoas_r")  # observation order: left, right
-PARKED = (-100.0, 0.0, 0.05)  # x, y, radius of an obstacle not in use
 NO_OBSTACLE = (100.0, 0.0, 0.0)  # observation when no obstacle remains ahead
-LIGAMENT_WEIGHT = 1e-7
 LIGAMENTS = tuple(f"{joint}Limit_{side}" for joint in ("Hip", "Knee", "Ankle") for side in "rl")
-
-
-def obstacle_name(i: int, sphere: str) -> str:
-    """The copy of obstacle ``i`` that foot sphere ``sphere`` touches."""
-    return f"obstacle_{i}_{sphere}"
-
-
-def obstacle_force_name(sphere: str) -> str:
-    return f"obstacles_{sphere}"
 
 
 class L2Run(HumanTask):
     """Run as far as possible over obstacles (the NIPS 2017 "Learning to Run" RunEnv).
 
-    Model: the planar HUMAN model plus ``max_obstacles`` spheres fixed to the
-    ground. The model is planar but its feet are 0.09 m either side of the
-    plane z = 0, so each obstacle is one ``ContactSphere`` per foot sphere
-    (``obstacle_<i>_<sphere>`` for r_heel, r_toe, l_heel, l_toe), centred in
-    that foot sphere's plane: every foot meets the obstacle as a cylinder
-    across the path would meet it. Each foot sphere touches its copies through
-    its own Hunt-Crossley force ``obstacles_<sphere>`` (the foot-ground contact
-    parameters). Obstacles not in use are parked at x = -100 m.
+    Model: the planar HUMAN model built with ``max_obstacles`` obstacle slots
+    (its build option ``obstacles``): spheres fixed to the ground that every
+    foot meets as it would a cylinder across the path (the model is planar but
+    its feet are 0.09 m either side of z = 0, so the OpenSim model has one
+    sphere per foot sphere, ``obstacle_<i>_<sphere>``, touching it through
+    its own Hunt-Crossley force ``obstacles_<sphere>`` with the foot-ground
+    contact parameters). Obstacles not in use are parked at x = -100 m.
 
     Actions: 18 muscle excitations in [0, 1] (hamstrings_r, bifemsh_r,
     glut_max_r, iliopsoas_r, rect_fem_r, vasti_r, gastroc_r, soleus_r,
@@ -70,11 +54,12 @@ class L2Run(HumanTask):
     Reward per step, named terms::
 
         forward   = pelvis_tx(t) - pelvis_tx(t - 0.01 s)                  (m)
-        ligaments = -1e-7 * sqrt(sum of the squared generalized forces of the
-                    six CoordinateLimitForces HipLimit_r/l, KneeLimit_r/l,
-                    AnkleLimit_r/l)                                        (N m)
+        ligaments = -ligament_weight * sqrt(sum of the squared generalized
+                    forces of the six coordinate-limit forces HipLimit_r/l,
+                    KneeLimit_r/l, AnkleLimit_r/l)                         (N m)
 
-    Terminated when ``pelvis_ty < 0.65`` m; 1000 steps of 0.01 s at most.
+    with ``ligament_weight`` 1e-7. Terminated when ``pelvis_ty <
+    min_pelvis_height`` (0.65 m); 1000 steps of 0.01 s at most.
 
     Reset option ``difficulty`` (classic ``reset(difficulty=2)``; default the
     constructor's ``difficulty=2``), drawn from the env's seeded RNG:
@@ -96,20 +81,19 @@ class L2Run(HumanTask):
 
     classic_name = "L2RunEnv"
     max_episode_steps = 1000
-    MIN_PELVIS_HEIGHT = 0.65
     SYMMETRIC = False
+    parameters = {"min_pelvis_height": 0.65, "ligament_weight": 1e-7}
     reset_options: ClassVar[tuple[str, ...]] = ("difficulty",)
 
     def __init__(self, difficulty: int = 2, max_obstacles: int = 3,
-                 symmetric: bool | None = None, reset_noise_scale: float = 0.0):
-        super().__init__(symmetric=symmetric, reset_noise_scale=reset_noise_scale)
+                 symmetric: bool | None = None, reset_noise_scale: float = 0.0,
+                 **parameters: float):
+        super().__init__(symmetric=symmetric, reset_noise_scale=reset_noise_scale, **parameters)
         self.difficulty = self._check_difficulty(difficulty)
         if (isinstance(max_obstacles, bool) or not isinstance(max_obstacles, (int, np.integer))
                 or max_obstacles < 0):
             raise ValueError(f"max_obstacles must be an int >= 0, got {max_obstacles!r}")
         self.max_obstacles = int(max_obstacles)
-        # (obstacles, psoas) last written into the model; set by bind()
-        self._applied: tuple | None = None
 
     @staticmethod
     def _check_difficulty(difficulty: Any) -> int:
@@ -118,63 +102,24 @@ class L2Run(HumanTask):
         return int(difficulty)
 
     # ------------------------------------------------------------ model
-    def build_model(self, muscle_model: str = "thelen2003") -> opensim.Model:
-        from osim.models import build_model
+    def model_spec(self) -> ModelSpec:
+        return ModelSpec(name=self.model, options={"obstacles": self.max_obstacles})
 
-        model = build_model(self.model, muscle_model=muscle_model)
-        c = human_model.FOOT_CONTACT
-        x, y, r = PARKED
-        if self.max_obstacles:
-            for sphere in FOOT_SPHERES:
-                names = [obstacle_name(i, sphere) for i in range(self.max_obstacles)]
-                for name in names:
-                    model.addContactGeometry(opensim.ContactSphere(
-                        r, opensim.Vec3(x, y, 0.0), model.getGround(), name))
-                add_hunt_crossley_force(model, obstacle_force_name(sphere), [sphere, *names], c)
-        model.finalizeConnections()
-        return model
-
-    def bind(self, sim: Simulation) -> None:
+    def bind(self, sim: Engine) -> None:
         super().bind(sim)
-        self._applied = ((), (1.0, 1.0))  # a freshly built model: no obstacle, nominal psoas
-        self._nominal_psoas = tuple(
-            sim.model.getMuscles().get(name).getMaxIsometricForce() for name in PSOAS)
-        # Planar model: each foot sphere's z in ground is the same in every pose.
-        sim.model.realizePosition(sim.state)
-        geometry = sim.model.getContactGeometrySet()
-        self._foot_z = {}
-        for foot in FOOT_SPHERES:
-            g = geometry.get(foot)
-            self._foot_z[foot] = float(
-                g.getFrame().findStationLocationInGround(sim.state, g.get_location()).get(2))
+        self._psoas = [sim.muscle_names.index(name) for name in PSOAS]
 
-    def _apply(self, sim: Simulation, obstacles, psoas) -> None:
-        """Write obstacles and psoas strengths into ``sim``'s model if they changed."""
-        config = (tuple(tuple(float(v) for v in o) for o in obstacles),
-                  tuple(float(s) for s in psoas))
-        if self._applied == config:
-            return
-        geometry = sim.model.getContactGeometrySet()
-        for i in range(self.max_obstacles):
-            x, y, r = config[0][i] if i < len(config[0]) else PARKED
-            for foot, z in self._foot_z.items():
-                sphere = opensim.ContactSphere.safeDownCast(geometry.get(obstacle_name(i, foot)))
-                sphere.set_location(opensim.Vec3(x, y, z))
-                sphere.setRadius(r)
-        muscles = sim.model.updMuscles()
-        for name, nominal, scale in zip(PSOAS, self._nominal_psoas, config[1]):
-            muscles.get(name).setMaxIsometricForce(nominal * scale)
-        sim.reinitialize()
-        self._applied = config
+    def _apply(self, sim: Engine, obstacles, psoas) -> None:
+        """Place the obstacles and set the psoas strengths in ``sim``'s model
+        (the engine rebuilds its system only if something changed)."""
+        sim.adjust_model(obstacles=obstacles, muscle_strength=dict(zip(PSOAS, psoas)))
 
-    def psoas_strength(self, sim: Simulation) -> np.ndarray:
+    def psoas_strength(self, sim: Engine) -> np.ndarray:
         """Max isometric force of iliopsoas_l, _r over nominal, read from the model."""
-        muscles = sim.model.getMuscles()
-        return np.array([muscles.get(n).getMaxIsometricForce() / f
-                         for n, f in zip(PSOAS, self._nominal_psoas)])
+        return sim.muscle_strengths()[self._psoas]
 
     # ---------------------------------------------------------- episode
-    def reset(self, sim: Simulation, rng: np.random.Generator, **options: Any) -> None:
+    def reset(self, sim: Engine, rng: np.random.Generator, **options: Any) -> None:
         difficulty = self._check_difficulty(options.pop("difficulty", self.difficulty))
         obstacles: list[list[float]] = []
         psoas = [1.0, 1.0]
@@ -200,12 +145,12 @@ class L2Run(HumanTask):
         self._apply(sim, obstacles, psoas)  # keeps the state just set
         self.episode.update(difficulty=difficulty, obstacles=obstacles, psoas=psoas, pelvis_x=x0)
 
-    def set_episode(self, episode: dict[str, Any], sim: Simulation) -> None:
+    def set_episode(self, episode: dict[str, Any], sim: Engine) -> None:
         super().set_episode(episode, sim)
         self._apply(sim, self.episode.get("obstacles", ()), self.episode.get("psoas", (1.0, 1.0)))
 
     # ------------------------------------------------------ observation
-    def observation_spec(self, sim: Simulation) -> list[ObsEntry]:
+    def observation_spec(self, sim: Engine) -> list[ObsEntry]:
         # The HUMAN observation without activations, then L2Run's own entries.
         common = [e for e in super().observation_spec(sim) if e.key != "muscle_activation"]
         return common + [
@@ -213,14 +158,14 @@ class L2Run(HumanTask):
             ObsEntry("next_obstacle", ("dx", "y", "radius")),
         ]
 
-    def next_obstacle(self, sim: Simulation) -> np.ndarray:
+    def next_obstacle(self, sim: Engine) -> np.ndarray:
         x = self.pelvis_x(sim)
         for ox, oy, r in self.episode.get("obstacles", ()):
             if ox + r >= x:
                 return np.array([ox - x, oy, r])
         return np.array(NO_OBSTACLE)
 
-    def observe(self, sim: Simulation) -> dict[str, np.ndarray]:
+    def observe(self, sim: Engine) -> dict[str, np.ndarray]:
         obs = super().observe(sim)
         del obs["muscle_activation"]
         obs["psoas_strength"] = self.psoas_strength(sim)
@@ -228,15 +173,20 @@ class L2Run(HumanTask):
         return obs
 
     # ----------------------------------------------------------- reward
-    def ligament_forces(self, sim: Simulation) -> np.ndarray:
+    def overlays(self) -> dict[str, Any]:
+        obstacles = self.episode.get("obstacles")
+        return {"obstacles": [tuple(float(v) for v in row[:3]) for row in obstacles]} \
+            if obstacles else {}
+
+    def ligament_forces(self, sim: Engine) -> np.ndarray:
         """Generalized forces (N m) of the six coordinate-limit forces, in `LIGAMENTS` order."""
         return sim.coordinate_limit_forces(LIGAMENTS)
 
-    def reward_terms(self, sim: Simulation) -> dict[str, float]:
+    def reward_terms(self, sim: Engine) -> dict[str, float]:
         x = self.pelvis_x(sim)
         forward = x - self.episode["pelvis_x"]
         self.episode["pelvis_x"] = x
-        ligaments = -LIGAMENT_WEIGHT * float(np.sqrt(np.sum(self.ligament_forces(sim) ** 2)))
+        ligaments = -self.ligament_weight * float(np.sqrt(np.sum(self.ligament_forces(sim) ** 2)))
         return {"forward": forward, "ligaments": ligaments}
 
 

@@ -7,12 +7,10 @@ import math
 from typing import Any
 
 import numpy as np
-import opensim
 
-from osim.sim import Simulation
+from osim.engines import Engine, ModelSpec
 from osim.tasks.base import ObsEntry, Task
 
-MIN_PELVIS_HEIGHT = 0.6
 # Bodies observed relative to the pelvis; a body the model lacks is all zeros
 # (toes_r, talus_r on the prosthetic model; pros_foot_r on the healthy one).
 BODIES = ("head", "torso", "toes_l", "toes_r", "talus_l", "talus_r", "pros_foot_r")
@@ -34,8 +32,6 @@ POISSON_LAMBDA = 300  # mean number of steps between changes
 NUM_CHANGES = 10
 SPEED_CHANGE = 0.5  # speed += U(-0.5, 0.5) m/s
 HEADING_CHANGE = math.pi / 8  # heading += U(-pi/8, pi/8) rad
-ROUND1_SPEED = 3.0  # difficulty 0: the target is vx = 3 m/s
-ACTIVATION_WEIGHT = 0.001
 
 # The 2018 challenge's flat observation (``obs_layout="2018"``): per body a
 # 9-vector of 2D position, velocity and acceleration and the z rotation, its
@@ -128,11 +124,12 @@ class Prosthetics(Task):
     Reward per step, named terms; ``vx``, ``vz`` are the pelvis origin's
     ground velocity (the original ``body_vel["pelvis"]``):
 
-    * difficulty 0: ``alive = 9``, ``velocity = -(vx - 3)^2``;
+    * difficulty 0: ``alive = 9``, ``velocity = -(vx - target_speed)^2``
+      (``target_speed`` 3 m/s);
     * difficulty 1: ``alive = 10``, ``velocity_x = -(vx - tvx)^2``,
-      ``velocity_z = -(vz - tvz)^2``, ``activation = -0.001 * sum(a_i^2)``
-      over the model's muscles, where ``(tvx, 0, tvz) = target_vel`` after the
-      step.
+      ``velocity_z = -(vz - tvz)^2``, ``activation = -activation_weight *
+      sum(a_i^2)`` (``activation_weight`` 0.001) over the model's muscles,
+      where ``(tvx, 0, tvz) = target_vel`` after the step.
 
     Target velocity (difficulty 1), drawn at reset from the env's seeded RNG
     and kept in ``episode["target_changes"]`` as rows ``[step, speed,
@@ -143,7 +140,8 @@ class Prosthetics(Task):
     (a positive heading turns left, towards -z; the 2018 code used +sin, the
     same distribution since the heading changes are symmetric).
 
-    Terminated when the pelvis origin's height < 0.6 m. Truncated after
+    Terminated when the pelvis origin's height < ``min_pelvis_height``
+    (0.6 m). Truncated after
     ``max_episode_steps`` steps of 0.01 s: 300 at difficulty 0, 1000 at
     difficulty 1 (an instance attribute). The Gymnasium id
     ``osim/Prosthetics-v0`` is registered with 300; with difficulty 1 use
@@ -154,18 +152,23 @@ class Prosthetics(Task):
 
     Options: ``difficulty`` (0 or 1, default 0), ``prosthetic`` (default
     True), ``model`` (only ``"3D"``), ``obs_layout`` (``"default"`` or
-    ``"2018"``).
+    ``"2018"``) and the parameters ``min_pelvis_height``, ``target_speed``,
+    ``activation_weight``.
     """
 
     model = "gait3d"
     classic_name = "ProstheticsEnv"
-    classic_class = "osim.env.prosthetics:ProstheticsEnv"
+    parameters = {
+        "min_pelvis_height": 0.6,
+        "target_speed": 3.0,  # difficulty 0: the target is vx = 3 m/s
+        "activation_weight": 0.001,  # difficulty 1
+    }
     max_episode_steps = 300  # class default (difficulty 0), used for registration
     step_size = 0.01
 
     def __init__(self, difficulty: int = 0, prosthetic: bool = True, model: str = "3D",
-                 obs_layout: str = "default"):
-        super().__init__()
+                 obs_layout: str = "default", **parameters: float):
+        super().__init__(**parameters)
         if obs_layout not in OBS_LAYOUTS:
             raise ValueError(f"obs_layout must be one of {OBS_LAYOUTS}, got {obs_layout!r}")
         self.obs_layout = obs_layout
@@ -182,12 +185,10 @@ class Prosthetics(Task):
         self.layout: dict | None = None  # set by bind()
 
     # ------------------------------------------------------------ model
-    def build_model(self, muscle_model: str = "thelen2003") -> opensim.Model:
-        from osim.models import build_model
+    def model_spec(self) -> ModelSpec:
+        return ModelSpec(name=self.model, options={"prosthetic": self.prosthetic})
 
-        return build_model(self.model, muscle_model=muscle_model, prosthetic=self.prosthetic)
-
-    def bind(self, sim: Simulation) -> None:
+    def bind(self, sim: Engine) -> None:
         if self.obs_layout == "2018":
             self.joints_2018 = sim.joint_coordinates()
             missing = sorted(set(JOINTS_2018) - set(self.joints_2018))
@@ -213,7 +214,7 @@ class Prosthetics(Task):
         }
 
     # ---------------------------------------------------------- episode
-    def reset(self, sim: Simulation, rng: np.random.Generator, **options: Any) -> None:
+    def reset(self, sim: Engine, rng: np.random.Generator, **options: Any) -> None:
         self.episode = {}
         if self.difficulty >= 1:
             steps = np.cumsum(rng.poisson(POISSON_LAMBDA, NUM_CHANGES))
@@ -229,7 +230,7 @@ class Prosthetics(Task):
     def target_at(self, step: int) -> np.ndarray:
         """Target (vx, vy, vz) in m/s after ``step`` control steps."""
         if self.difficulty == 0:
-            return np.array([ROUND1_SPEED, 0.0, 0.0])
+            return np.array([self.target_speed, 0.0, 0.0])
         speed, heading = TARGET_SPEED0, 0.0
         for change_step, s, h in self.episode.get("target_changes", ()):
             if change_step > step:
@@ -237,17 +238,17 @@ class Prosthetics(Task):
             speed, heading = s, h
         return target_velocity(speed, heading)
 
-    def pelvis_height(self, sim: Simulation) -> float:
+    def pelvis_height(self, sim: Engine) -> float:
         return float(sim.body_positions()[self.layout["pelvis_body"], 1])
 
-    def pelvis_velocity(self, sim: Simulation) -> np.ndarray:
+    def pelvis_velocity(self, sim: Engine) -> np.ndarray:
         return sim.body_velocities()[self.layout["pelvis_body"]]
 
-    def terminated(self, sim: Simulation) -> bool:
-        return self.pelvis_height(sim) < MIN_PELVIS_HEIGHT
+    def terminated(self, sim: Engine) -> bool:
+        return self.pelvis_height(sim) < self.min_pelvis_height
 
     # ------------------------------------------------------ observation
-    def observation_spec(self, sim: Simulation) -> list[ObsEntry]:
+    def observation_spec(self, sim: Engine) -> list[ObsEntry]:
         if self.obs_layout == "2018":
             return self._observation_spec_2018(sim)
         return [
@@ -263,7 +264,7 @@ class Prosthetics(Task):
             ObsEntry("target_vel", ("vx", "vy", "vz")),
         ]
 
-    def observe(self, sim: Simulation) -> dict[str, np.ndarray]:
+    def observe(self, sim: Engine) -> dict[str, np.ndarray]:
         if self.obs_layout == "2018":
             return self._observe_2018(sim)
         layout = self.layout
@@ -289,7 +290,7 @@ class Prosthetics(Task):
         return obs
 
     # ------------------------------------------- the 2018 challenge's layout
-    def _observation_spec_2018(self, sim: Simulation) -> list[ObsEntry]:
+    def _observation_spec_2018(self, sim: Engine) -> list[ObsEntry]:
         spec = [ObsEntry("pelvis", BODY_LABELS_2018[1:])]
         spec += [ObsEntry(b, BODY_LABELS_2018) for b in BODIES_2018[1:]]
         for joint in JOINTS_2018:
@@ -300,7 +301,7 @@ class Prosthetics(Task):
         spec.append(ObsEntry("mass_center", MASS_CENTER_LABELS_2018))
         return spec
 
-    def _observe_2018(self, sim: Simulation) -> dict[str, np.ndarray]:
+    def _observe_2018(self, sim: Engine) -> dict[str, np.ndarray]:
         """Built from the state dictionary, as the 2018 ``get_observation()`` did."""
         desc = sim.state_dict()
 
@@ -329,7 +330,7 @@ class Prosthetics(Task):
                                        *misc["mass_center_vel"], *misc["mass_center_acc"]])
         return obs
 
-    def state_dict(self, sim: Simulation) -> dict:
+    def state_dict(self, sim: Engine) -> dict:
         """The full state dictionary (original ``get_state_desc()``), with
         ``"target_vel"`` at difficulty 1 as the original."""
         desc = sim.state_dict()
@@ -338,17 +339,17 @@ class Prosthetics(Task):
         return desc
 
     # ----------------------------------------------------------- reward
-    def reward_terms(self, sim: Simulation) -> dict[str, float]:
+    def reward_terms(self, sim: Engine) -> dict[str, float]:
         vx, _, vz = self.pelvis_velocity(sim)
         if self.difficulty == 0:
-            return {"alive": 9.0, "velocity": -float((vx - ROUND1_SPEED) ** 2)}
+            return {"alive": 9.0, "velocity": -float((vx - self.target_speed) ** 2)}
         tvx, _, tvz = self.target_at(sim.step_count)
         return {
             "alive": 10.0,
             "velocity_x": -float((vx - tvx) ** 2),
             "velocity_z": -float((vz - tvz) ** 2),
-            "activation": -ACTIVATION_WEIGHT * float(np.sum(sim.muscle_activations() ** 2)),
+            "activation": -self.activation_weight * float(np.sum(sim.muscle_activations() ** 2)),
         }
 
-    def info(self, sim: Simulation) -> dict[str, Any]:
+    def info(self, sim: Engine) -> dict[str, Any]:
         return {"target_vel": self.target_at(sim.step_count)}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 
-from osim.sim import Simulation
+from osim.engines import Engine
 from osim.tasks.human import HumanTask
 
 
@@ -17,26 +17,25 @@ class HumanStand(HumanTask):
         reward = (50 - min(|a|^2, 10) - min(|v|^2, 40)) / 50
 
     named ``alive`` (+1), ``acceleration`` (``-min(|a|^2, 10) / 50``) and
-    ``velocity`` (``-min(|v|^2, 40) / 50``); it lies in [0, 1]. Standing on
+    ``velocity`` (``-min(|v|^2, 40) / 50``); it lies in [0, 1]. Parameters
+    (the figures above): ``max_acceleration_sq`` (10), ``max_velocity_sq``
+    (40), ``reward_scale`` (50). Standing on
     the ground in the default pose the feet are pressed into the compliant
     contact, so the first steps' acceleration term is saturated.
 
-    Terminated when the pelvis height ``pelvis_ty < 0.5`` m; 500 steps of
+    Terminated when the pelvis height ``pelvis_ty < min_pelvis_height`` (0.5 m); 500 steps of
     0.01 s at most; 18 actions (``symmetric=False``) by default.
     """
 
     classic_name = "StandEnv"
-    MIN_PELVIS_HEIGHT = 0.5
     SYMMETRIC = False
+    parameters = {"min_pelvis_height": 0.5, "max_acceleration_sq": 10.0,
+                  "max_velocity_sq": 40.0, "reward_scale": 50.0}
 
-    MAX_ACCELERATION_SQ = 10.0
-    MAX_VELOCITY_SQ = 40.0
-    SCALE = 50.0
-
-    def reward_terms(self, sim: Simulation) -> dict[str, float]:
+    def reward_terms(self, sim: Engine) -> dict[str, float]:
         a, v = sim.center_of_mass_acceleration(), sim.center_of_mass_velocity()
         return {
             "alive": 1.0,
-            "acceleration": -min(float(a @ a), self.MAX_ACCELERATION_SQ) / self.SCALE,
-            "velocity": -min(float(v @ v), self.MAX_VELOCITY_SQ) / self.SCALE,
+            "acceleration": -min(float(a @ a), self.max_acceleration_sq) / self.reward_scale,
+            "velocity": -min(float(v @ v), self.max_velocity_sq) / self.reward_scale,
         }

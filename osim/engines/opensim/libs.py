@@ -49,7 +49,7 @@ status = "not run"
 
 
 def preload_engine_libraries() -> str:
-    """Open the engine libraries with RTLD_GLOBAL unless that is pointless or off.
+    """Open the engine libraries, each on its own (RTLD_LOCAL), unless that is pointless or off.
 
     Never raises: the only cost of not doing it is speed.
     """

@@ -1,16 +1,16 @@
 """One OpenSim model under muscle control, integrated in fixed control steps.
 
-`Simulation` owns the OpenSim ``Model``, its ``State`` and one reused
+`OpenSimEngine` owns the OpenSim ``Model``, its ``State`` and one reused
 ``Manager``. It knows nothing of tasks, rewards or Gymnasium: it sets muscle
 excitations, integrates, saves and restores states, and reads what a task may
-want to observe, as numpy arrays wherever the engine allows.
+want to observe, as numpy arrays wherever the engine allows (the
+`osim.engines.Engine` interface).
 """
 
 from __future__ import annotations
 
 import os
 import warnings
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
 
@@ -18,7 +18,8 @@ import numpy as np
 import opensim
 
 from osim.checks import check_action, positive_number
-from osim.sim.logging import quiet_opensim
+from osim.engines.base import Engine, ModelSpec, Scene, SimState, SimulationError
+from osim.engines.opensim.logging import quiet_opensim
 
 # Integrators a user can choose, by the names we accept.
 INTEGRATORS = {
@@ -43,7 +44,7 @@ class Preset(NamedTuple):
 
 
 # Named integrator settings. Every step restarts the integrator (see
-# `Simulation`), so these hold for replays too. How many derivative evaluations
+# `OpenSimEngine`), so these hold for replays too. How many derivative evaluations
 # a 10 ms step needs is set by stiffness (foot contact, mostly its friction), not by the
 # accuracy: below ~1e-4 accuracy costs little, while a cap on the internal step
 # keeps the explicit integrators off the stiff edge (fewer rejected steps).
@@ -75,7 +76,9 @@ PRESETS = {
 PRESET_ERROR_BOUNDS = {"default": 1e-5, "fast": 1e-3}
 
 
-# Smallest internal integrator step, s (see `Simulation._new_manager`).
+# Force elements whose first three record values are the force on the ground.
+CONTACT_FORCES = ("HuntCrossleyForce", "ElasticFoundationForce")
+# Smallest internal integrator step, s (see `OpenSimEngine._new_manager`).
 MIN_STEP_SIZE = 1e-7
 # Speeds past this (rad/s or m/s) are a diverged simulation, not motion: the
 # fastest human joints turn at ~50 rad/s. Stepping from such a state would take
@@ -83,24 +86,14 @@ MIN_STEP_SIZE = 1e-7
 MAX_SPEED = 1e3
 
 
-class SimulationError(RuntimeError):
-    """The integrator failed or produced a non-finite state."""
+def model_from_spec(spec: ModelSpec, muscle_model: str = "thelen2003") -> opensim.Model | str:
+    """The OpenSim model a spec names: built from its tables, or a user file's
+    path (loaded by `OpenSimEngine` as it is, with its own muscles)."""
+    if spec.path is not None:
+        return str(spec.path)
+    from osim.models import build_model
 
-
-@dataclass
-class SimState:
-    """A snapshot that `Simulation.set_state` restores bit for bit."""
-
-    time: float
-    y: np.ndarray  # the engine's full continuous state vector (q, u, z)
-    excitations: np.ndarray
-    step_count: int = 0
-    extra: dict = field(default_factory=dict)  # room for tasks' own episode data
-
-    def copy(self) -> SimState:
-        return SimState(
-            self.time, self.y.copy(), self.excitations.copy(), self.step_count, dict(self.extra)
-        )
+    return build_model(spec.name, muscle_model=muscle_model, **spec.options)
 
 
 def load_model(model: opensim.Model | str | os.PathLike) -> opensim.Model:
@@ -122,7 +115,7 @@ def _first_line(err: BaseException) -> str:
     return text[-1] if text else type(err).__name__
 
 
-class Simulation:
+class OpenSimEngine(Engine):
     """An OpenSim model driven by one excitation per muscle, stepped at a fixed rate.
 
     Args:
@@ -146,6 +139,13 @@ class Simulation:
     so the next state depends only on the state and the excitations: a restored
     snapshot replays the same trajectory bit for bit.
     """
+
+    name = "opensim"
+
+    @classmethod
+    def from_spec(cls, spec: ModelSpec, *, muscle_model: str = "thelen2003",
+                  **settings) -> OpenSimEngine:
+        return cls(model_from_spec(spec, muscle_model), **settings)
 
     def __init__(
         self,
@@ -205,6 +205,15 @@ class Simulation:
         self.step_count = 0
         self.state = opensim.State(self._initial_state)
         self.reset()
+
+        # What adjust_model changes, as built.
+        self._built_max_force = np.array([m.getMaxIsometricForce() for m in self.muscles])
+        self._obstacle_slots = self._find_obstacle_slots()
+        self._obstacles: tuple = ()  # rows placed; the slots are built parked
+        self._limit_forces: dict[str, opensim.CoordinateLimitForce] = {}
+        self._contact_forces = [f for f in self.model.getForceSet()
+                                if f.getConcreteClassName() in CONTACT_FORCES]
+        self._scene_geometry = None  # read on the first scene()
 
     def reinitialize(self) -> None:
         """Rebuild the engine's system after a model property change (a muscle's
@@ -514,7 +523,7 @@ class Simulation:
     def coordinate_limit_forces(self, names) -> np.ndarray:
         """Generalized forces (N m or N) of the named ``CoordinateLimitForce``s
         (ligaments, joint stops), in the order given."""
-        cache = self.__dict__.setdefault("_limit_forces", {})
+        cache = self._limit_forces
         for name in names:
             if name not in cache:
                 force = opensim.CoordinateLimitForce.safeDownCast(
@@ -532,16 +541,140 @@ class Simulation:
         """
         return full_state_dict(self.model, self.state)
 
-    # --------------------------------------------------------------- pickle
-    def __getstate__(self):
-        raise TypeError("Simulation holds engine objects and does not pickle; pickle the env, "
-                        "which rebuilds its simulation")
+    def body_accelerations(self) -> np.ndarray:
+        self.model.realizeAcceleration(self.state)
+        return np.array([b.getAccelerationInGround(self.state).get(1).to_numpy()
+                         for b in self.bodies])
 
+    def body_orientations(self) -> np.ndarray:
+        self.model.realizePosition(self.state)
+        return np.array([b.getTransformInGround(self.state).R()
+                         .convertRotationToBodyFixedXYZ().to_numpy() for b in self.bodies])
+
+    def body_angular_velocities(self) -> np.ndarray:
+        self.model.realizeVelocity(self.state)
+        return np.array([b.getVelocityInGround(self.state).get(0).to_numpy()
+                         for b in self.bodies])
+
+    def body_angular_accelerations(self) -> np.ndarray:
+        self.model.realizeAcceleration(self.state)
+        return np.array([b.getAccelerationInGround(self.state).get(0).to_numpy()
+                         for b in self.bodies])
+
+    def ground_reaction_forces(self) -> dict[str, np.ndarray]:
+        self.model.realizeDynamics(self.state)
+        forces = {}
+        for force in self._contact_forces:
+            values = force.getRecordValues(self.state)
+            # recorded as the force on the ground: the model feels the opposite
+            forces[force.getName()] = -np.array([values.get(i) for i in range(3)])
+        return forces
+
+    def musculotendon_lengths(self) -> np.ndarray:
+        self.model.realizePosition(self.state)
+        return np.array([m.getLength(self.state) for m in self.muscles])
+
+    def max_isometric_forces(self) -> np.ndarray:
+        return np.array([m.getMaxIsometricForce() for m in self.muscles])
+
+    def optimal_fiber_lengths(self) -> np.ndarray:
+        return np.array([m.getOptimalFiberLength() for m in self.muscles])
+
+    # ------------------------------------------------------ model structure
+    def default_coordinates(self) -> dict[str, float]:
+        return {c.getName(): c.getDefaultValue() for c in self.coordinates
+                if not c.getDefaultLocked()}
+
+    def coordinate_types(self) -> list[str]:
+        kinds = {opensim.Coordinate.Rotational: "rotational",
+                 opensim.Coordinate.Translational: "translational",
+                 opensim.Coordinate.Coupled: "coupled"}
+        return [kinds[c.getMotionType()] for c in self.coordinates]
+
+    # -------------------------------------------------------- model changes
+    def adjust_model(self, *, obstacles=None, muscle_strength=None) -> None:
+        changed = False
+        if obstacles is not None:
+            changed |= self._place_obstacles(obstacles)
+        if muscle_strength is not None:
+            changed |= self._set_muscle_strength(muscle_strength)
+        if changed:
+            self.reinitialize()
+
+    def muscle_strengths(self) -> np.ndarray:
+        return self.max_isometric_forces() / self._built_max_force
+
+    def _find_obstacle_slots(self) -> list[list[tuple[str, float]]]:
+        """Per obstacle slot: (geometry name, z of the foot sphere it meets)."""
+        from osim.models.builder import parse_obstacle_name
+
+        self.model.realizePosition(self.state)
+        geometry = self.model.getContactGeometrySet()
+        slots: dict[int, list] = {}
+        for g in geometry:
+            parsed = parse_obstacle_name(g.getName())
+            if parsed is None:
+                continue
+            foot = geometry.get(parsed[1])
+            # Planar model: a foot sphere's z in ground is the same in every pose.
+            z = float(foot.getFrame().findStationLocationInGround(
+                self.state, foot.get_location()).get(2))
+            slots.setdefault(parsed[0], []).append((g.getName(), z))
+        return [slots[i] for i in sorted(slots)]
+
+    def _place_obstacles(self, rows) -> bool:
+        from osim.models.builder import OBSTACLE_PARKED
+
+        rows = tuple(tuple(float(v) for v in row) for row in rows)
+        if any(len(row) != 3 for row in rows):
+            raise ValueError("obstacles are (x, y, radius) rows")
+        if len(rows) > len(self._obstacle_slots):
+            raise ValueError(f"{len(rows)} obstacles for the model's "
+                             f"{len(self._obstacle_slots)} obstacle slots")
+        if rows == self._obstacles:
+            return False
+        geometry = self.model.getContactGeometrySet()
+        for i, slot in enumerate(self._obstacle_slots):
+            x, y, r = rows[i] if i < len(rows) else OBSTACLE_PARKED
+            for name, z in slot:
+                sphere = opensim.ContactSphere.safeDownCast(geometry.get(name))
+                sphere.set_location(opensim.Vec3(x, y, z))
+                sphere.setRadius(r)
+        self._obstacles = rows
+        return True
+
+    def _set_muscle_strength(self, strength: dict[str, float]) -> bool:
+        muscles = self.model.updMuscles()
+        changed = False
+        for name, factor in strength.items():
+            if name not in self.muscle_names:
+                raise ValueError(f"no muscle {name!r} in the model")
+            force = self._built_max_force[self.muscle_names.index(name)] * float(factor)
+            muscle = muscles.get(name)
+            if muscle.getMaxIsometricForce() != force:
+                muscle.setMaxIsometricForce(force)
+                changed = True
+        return changed
+
+    # -------------------------------------------------------------- drawing
+    def scene(self, default_pose: bool = False) -> Scene:
+        from osim.engines.opensim.scene import ModelGeometry, read_scene
+
+        if self._scene_geometry is None:
+            self._scene_geometry = ModelGeometry.of(self.model)
+        if not default_pose:
+            return read_scene(self._scene_geometry, self.model, self.state,
+                              self.muscle_activations())
+        scratch = opensim.State(self.state)
+        for coordinate in self.coordinates:
+            if not coordinate.getLocked(scratch):
+                coordinate.setValue(scratch, coordinate.getDefaultValue(), False)
+        return read_scene(self._scene_geometry, self.model, scratch, np.zeros(self.num_muscles))
 
 def full_state_dict(model: opensim.Model, s: opensim.State) -> dict:
     """Everything, in the 2017-2019 osim-rl ``get_state_desc()`` layout.
 
-    Slow (one engine call per element); tasks read `Simulation` arrays instead.
+    Slow (one engine call per element); tasks read `OpenSimEngine` arrays instead.
     """
     model.realizeAcceleration(s)
     desc: dict = {key: {} for key in (
@@ -608,11 +741,9 @@ __all__ = [
     "INTEGRATORS",
     "PRESETS",
     "PRESET_ERROR_BOUNDS",
+    "OpenSimEngine",
     "Preset",
-    "SimState",
-    "Simulation",
-    "SimulationError",
-    "check_action",
     "full_state_dict",
     "load_model",
+    "model_from_spec",
 ]
