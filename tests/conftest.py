@@ -4,6 +4,7 @@ from pathlib import Path
 import pytest
 
 import osim  # noqa: F401  (before any test module imports opensim: see osim/engines/opensim/libs.py)
+from osim.engines import ENGINES
 
 # Tests never open a visualizer window, whatever the developer's desktop has.
 os.environ.pop("DISPLAY", None)
@@ -18,3 +19,10 @@ def arm_osim(tmp_path_factory) -> Path:
     from osim.models import export_model
 
     return export_model("arm", tmp_path_factory.mktemp("models") / "arm.osim")
+
+
+@pytest.fixture(params=sorted(ENGINES))
+def engine(request) -> str:
+    """Each registered engine in turn: tests of behaviour (not of one engine's
+    internals) take this, so that a new engine joins them by registering."""
+    return request.param

@@ -21,10 +21,10 @@ CLASSES = {**CLASSIC_ENVS, "RunEnv": RunEnv, "OsimEnv": OsimEnv}
 
 
 @pytest.fixture(params=sorted(CLASSES))
-def classic(request, arm_osim):
+def classic(request, arm_osim, engine):
     """A factory for one classic class: ``classic(**options)`` makes an env of it."""
     cls = CLASSES[request.param]
-    defaults = {"visualize": False}
+    defaults = {"visualize": False, "engine": engine}
     if cls is OsimEnv:
         defaults["model_path"] = str(arm_osim)
 

@@ -167,6 +167,10 @@ class Engine(ABC):
         """Each joint's coordinate names, in the joint's order."""
 
     @abstractmethod
+    def body_masses(self) -> np.ndarray:
+        """Mass (kg) of each body, `body_names` order."""
+
+    @abstractmethod
     def max_isometric_forces(self) -> np.ndarray: ...
 
     @abstractmethod

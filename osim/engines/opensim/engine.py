@@ -526,8 +526,9 @@ class OpenSimEngine(Engine):
         cache = self._limit_forces
         for name in names:
             if name not in cache:
-                force = opensim.CoordinateLimitForce.safeDownCast(
-                    self.model.getForceSet().get(name))
+                forces = self.model.getForceSet()
+                force = (opensim.CoordinateLimitForce.safeDownCast(forces.get(name))
+                         if forces.contains(name) else None)
                 if force is None:
                     raise ValueError(f"{name!r} is not a CoordinateLimitForce of the model")
                 cache[name] = force
@@ -573,6 +574,9 @@ class OpenSimEngine(Engine):
     def musculotendon_lengths(self) -> np.ndarray:
         self.model.realizePosition(self.state)
         return np.array([m.getLength(self.state) for m in self.muscles])
+
+    def body_masses(self) -> np.ndarray:
+        return np.array([b.getMass() for b in self.bodies])
 
     def max_isometric_forces(self) -> np.ndarray:
         return np.array([m.getMaxIsometricForce() for m in self.muscles])

@@ -1,4 +1,5 @@
-"""The simulation core on the real engine: stepping, snapshots, readings, errors."""
+"""The OpenSim engine's own parts: its readings against OpenSim's per-element calls,
+integrator settings, model files, errors. What every engine does is in test_engine.py."""
 
 import numpy as np
 import opensim
@@ -19,19 +20,6 @@ def excitation_sequence(n, size=6, seed=0):
     return np.random.default_rng(seed).uniform(0, 1, (n, size))
 
 
-def test_names_follow_the_model(sim):
-    assert sim.muscle_names == ["TRIlong", "TRIlat", "TRImed", "BIClong", "BICshort", "BRA"]
-    assert sim.coordinate_names == ["r_shoulder_elev", "r_elbow_flex"]
-    assert "r_radius_styloid" in sim.marker_names
-
-
-def test_step_advances_time_by_the_control_step(sim):
-    for _ in range(3):
-        sim.step(np.full(6, 0.5))
-    assert sim.time == pytest.approx(0.03, abs=1e-12)
-    assert sim.step_count == 3
-
-
 def test_numpy_readings_agree_with_engine_calls(sim):
     for a in excitation_sequence(20):
         sim.step(a)
@@ -48,68 +36,6 @@ def test_numpy_readings_agree_with_engine_calls(sim):
     assert sim.coordinate("r_elbow_flex") == expected_q[1]
 
 
-def test_muscles_respond_to_excitation(sim):
-    start = sim.muscle_activations().copy()
-    for _ in range(20):
-        sim.step([1, 1, 1, 0, 0, 0])
-    act = sim.muscle_activations()
-    assert np.all(act[:3] > 0.9) and np.all(act[3:] <= start[3:] + 1e-6)
-
-
-def test_set_state_replays_bit_identically(sim):
-    actions = excitation_sequence(30)
-    for a in actions[:10]:
-        sim.step(a)
-    snapshot = sim.get_state()
-    first = []
-    for a in actions[10:]:
-        sim.step(a)
-        first.append(sim.get_state().y)
-    sim.set_state(snapshot)
-    for a, expected in zip(actions[10:], first):
-        sim.step(a)
-        np.testing.assert_array_equal(sim.get_state().y, expected)
-
-
-def test_same_excitations_give_same_trajectory_in_two_simulations():
-    actions = excitation_sequence(20, seed=3)
-    runs = []
-    for _ in range(2):
-        sim = Simulation(build_model("arm"))
-        for a in actions:
-            sim.step(a)
-        runs.append(sim.get_state().y)
-    np.testing.assert_array_equal(*runs)
-
-
-def test_reset_restores_the_initial_state(sim):
-    initial = sim.get_state().y
-    for a in excitation_sequence(5):
-        sim.step(a)
-    sim.reset()
-    assert sim.time == 0.0 and sim.step_count == 0
-    np.testing.assert_allclose(sim.get_state().y, initial, atol=1e-9)
-
-
-def test_reset_to_a_given_pose(sim):
-    sim.reset(coordinates={"r_elbow_flex": 1.0})
-    assert sim.coordinate("r_elbow_flex") == pytest.approx(1.0)
-
-
-def test_state_dict_has_the_original_layout(sim):
-    sim.step(np.full(6, 0.3))
-    desc = sim.state_dict()
-    assert set(desc) == {"joint_pos", "joint_vel", "joint_acc", "body_pos", "body_vel",
-                         "body_acc", "body_pos_rot", "body_vel_rot", "body_acc_rot", "forces",
-                         "muscles", "markers", "misc"}
-    assert desc["joint_pos"]["r_elbow"] == [pytest.approx(sim.coordinate("r_elbow_flex"))]
-    assert set(desc["muscles"]["BRA"]) == {"activation", "fiber_length", "fiber_velocity", "fiber_force"}
-    np.testing.assert_allclose(desc["markers"]["r_radius_styloid"]["pos"],
-                               sim.marker_position("r_radius_styloid"))
-    np.testing.assert_allclose(desc["misc"]["mass_center_pos"], sim.center_of_mass_position())
-    assert len(desc["body_pos"]["r_humerus"]) == 3
-
-
 def test_presets_set_the_integrator():
     accurate = Simulation(build_model("arm"), preset="accurate")
     assert accurate.integrator_settings == PRESETS["accurate"] == ("rk-merson", 5e-5, None)
@@ -118,23 +44,6 @@ def test_presets_set_the_integrator():
     assert (fast.integrator, fast.accuracy) == ("semi-explicit-euler", 1e-2)
     custom = Simulation(build_model("arm"), integrator="semi-explicit-euler", accuracy=1e-3)
     assert (custom.integrator, custom.accuracy) == ("semi-explicit-euler", 1e-3)
-
-
-@pytest.mark.parametrize("bad, message", [
-    (np.full(5, 0.5), "shape"),
-    (np.full((2, 6), 0.5), "shape"),
-    ([0.1, 0.2, np.nan, 0.3, 0.4, 0.5], "NaN"),
-    ([0.1, 0.2, np.inf, 0.3, 0.4, 0.5], "inf"),
-    (["a"] * 6, "numeric"),
-])
-def test_bad_excitations_raise_value_error(sim, bad, message):
-    with pytest.raises(ValueError, match=message):
-        sim.step(bad)
-
-
-def test_out_of_range_excitations_are_clipped(sim):
-    sim.step([2.0, -1.0, 0.5, 0.5, 0.5, 0.5])
-    np.testing.assert_array_equal(sim.excitations, [1.0, 0.0, 0.5, 0.5, 0.5, 0.5])
 
 
 def test_integrator_failure_raises_simulation_error_and_keeps_the_state(sim):
