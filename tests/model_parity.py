@@ -1,7 +1,7 @@
 """Model-agnostic parity checks between two OpenSim models.
 
 Every helper takes a candidate model (ours, built in code) and a reference
-model (e.g. loaded from a published ``.osim`` file) and matches bodies,
+model (e.g. loaded from a published ``.osim`` file, see `reference_model_path`) and matches bodies,
 coordinates and muscles by NAME, so the helpers work for any pair of models
 that share names. Nothing here writes files; OpenSim logging is silenced by
 :func:`silence_opensim`.
@@ -26,13 +26,30 @@ Error conventions:
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import opensim
+import pytest
 
 MOMENT_ARM_FLOOR = 0.005  # m; see module docstring
 _PATH_PROPERTIES = {"GeometryPath", "path", "components"}
+# The published models, next to the repository; OSIM_RL_REFERENCE_MODELS names another folder.
+REFERENCE_MODELS = Path(__file__).resolve().parents[2] / "shared" / "reference-models"
+
+
+def reference_model_path(name: str) -> Path:
+    """The reference model file `name`. When it is missing the test is skipped, or fails
+    if ``CI`` is set: a CI run must not pass without checking parity."""
+    path = Path(os.environ.get("OSIM_RL_REFERENCE_MODELS") or REFERENCE_MODELS) / name
+    if not path.is_file():
+        reason = f"reference model not found: {path}"
+        if os.environ.get("CI"):
+            pytest.fail(f"{reason} (CI is set: parity must be checked)", pytrace=False)
+        pytest.skip(reason)
+    return path
 
 
 def silence_opensim(level: str = "off") -> None:

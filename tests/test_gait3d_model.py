@@ -4,13 +4,11 @@ engine (no mocks).
 
 Parity tests load ``gait14dof22musc_pros_20180507.osim`` (prosthetic=True)
 and ``gait14dof22musc_20170320.osim`` (prosthetic=False) from the shared
-reference folder and skip when it is absent; the remaining tests only need
-our own model.
+reference folder and skip when it is absent (fail when ``CI`` is set); the
+remaining tests only need our own model.
 """
 
 from __future__ import annotations
-
-from pathlib import Path
 
 import numpy as np
 import opensim
@@ -22,10 +20,9 @@ from osim.models.builder import MUSCLE_MODELS
 
 mp.silence_opensim()
 
-REFERENCE_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "reference-models"
 REFERENCE_FILES = {
-    True: REFERENCE_DIR / "gait14dof22musc_pros_20180507.osim",
-    False: REFERENCE_DIR / "gait14dof22musc_20170320.osim",
+    True: "gait14dof22musc_pros_20180507.osim",
+    False: "gait14dof22musc_20170320.osim",
 }
 VARIANTS = [pytest.param(True, id="prosthetic"), pytest.param(False, id="healthy")]
 
@@ -46,9 +43,7 @@ _cache: dict = {}
 
 
 def _reference(prosthetic: bool) -> opensim.Model:
-    path = REFERENCE_FILES[prosthetic]
-    if not path.is_file():
-        pytest.skip(f"reference model not found at {path} (shared reference-models folder absent)")
+    path = mp.reference_model_path(REFERENCE_FILES[prosthetic])
     key = ("reference", prosthetic)
     if key not in _cache:
         model = opensim.Model(str(path))
@@ -180,7 +175,7 @@ def test_simulation_matches_reference(pair):
     # Under this excitation pattern the 3D model does not keep its balance
     # (the pelvis drops and it falls), identically in both models.
     prosthetic, _, _ = pair
-    reference = opensim.Model(str(REFERENCE_FILES[prosthetic]))
+    reference = opensim.Model(str(mp.reference_model_path(REFERENCE_FILES[prosthetic])))
     result = mp.compare_simulations(gait3d.build(prosthetic=prosthetic), reference, duration=1.0, accuracy=ACCURACY)
     assert len(result.trajectory_a.times) == 101
     assert result.trajectory_a.times[-1] == pytest.approx(1.0)

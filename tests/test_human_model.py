@@ -2,13 +2,12 @@
 published reference model, with the real OpenSim engine (no mocks).
 
 Parity tests load ``gait9dof18musc.osim`` from the shared reference folder and
-skip when it is absent; the remaining tests only need our own model.
+skip when it is absent (fail when ``CI`` is set); the remaining tests only need our own model.
 """
 
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import numpy as np
 import opensim
@@ -20,9 +19,6 @@ from osim.models.builder import MUSCLE_MODELS
 
 mp.silence_opensim()
 
-REFERENCE_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "reference-models"
-REFERENCE_FILE = REFERENCE_DIR / "gait9dof18musc.osim"
-
 # Integrator accuracy for every simulation here (identical for both models):
 # the stiff Hunt-Crossley foot contact makes tighter settings slow.
 ACCURACY = 1e-4
@@ -32,9 +28,7 @@ POSE_SEED = 2024
 
 @pytest.fixture(scope="module")
 def reference() -> opensim.Model:
-    if not REFERENCE_FILE.is_file():
-        pytest.skip(f"reference model not found at {REFERENCE_FILE} (shared reference-models folder absent)")
-    model = opensim.Model(str(REFERENCE_FILE))
+    model = opensim.Model(str(mp.reference_model_path("gait9dof18musc.osim")))
     model.initSystem()
     return model
 

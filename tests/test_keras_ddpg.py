@@ -153,6 +153,11 @@ def test_backend_refuses_bad_config(tmp_path):
     with pytest.raises(ValueError, match="no algorithm 'PPO'"):
         backend.train(TrainConfig(env="Arm", algorithm="PPO", steps=10, out=tmp_path,
                                   progress=False))
+    with pytest.raises(ValueError, match="no option 'address'; its options: checkpoint_every, "
+                                         "render_mode"):
+        backend.train(TrainConfig(env="Arm", algorithm="DDPG", steps=10, out=tmp_path,
+                                  backend_options={"address": "ray://head:10001"}))
+    assert not any(tmp_path.iterdir())
 
 
 # ------------------------------------------------------------------ the script

@@ -96,6 +96,17 @@ def test_load_policy_refuses_other_snapshots():
                              "obs_norm": None})
 
 
+def test_backend_options_are_checked_before_anything_runs(tmp_path):
+    backend = get_backend("rllib")
+    assert backend.check_options({}) == {"address": None}
+    assert backend.check_options({"address": "ray://head:10001"}) == {
+        "address": "ray://head:10001"}
+    with pytest.raises(ValueError, match="no option 'adress'; its options: address"):
+        backend.train(TrainConfig(env="Arm", algorithm="PPO", steps=10, out=tmp_path / "run",
+                                  backend_options={"adress": "ray://head:10001"}))
+    assert not (tmp_path / "run").exists()
+
+
 def test_obs_norm_warmup_uses_the_real_env():
     config = TrainConfig(env="Arm", algorithm="PPO", steps=1, out="unused",
                          env_kwargs={"max_episode_steps": 30})

@@ -6,11 +6,16 @@ benchmarks/learning.py shows that the same code learns.
 
 from __future__ import annotations
 
+import _thread
 import csv
 import os
 import pickle
+import signal
 import subprocess
 import sys
+import threading
+import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +26,7 @@ from osim.train import (
     BACKENDS,
     SnapshotError,
     TrainConfig,
+    TrainingInterrupted,
     backend_for_algorithm,
     get_backend,
     load_policy,
@@ -34,10 +40,12 @@ SHORT = ["--env-option", "max_episode_steps=50"]
 PPO_SMALL = ["--set", "n_steps=64", "--set", "batch_size=32"]
 
 
+ENV = {**os.environ, "PYTHONWARNINGS": "ignore"}
+
+
 def run(*argv: str, timeout: float = 300) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
     return subprocess.run([sys.executable, *argv], cwd=REPO, capture_output=True, text=True,
-                          check=False, timeout=timeout, env=env)
+                          check=False, timeout=timeout, env=ENV)
 
 
 def read_log(path: Path) -> list[dict]:
@@ -45,12 +53,39 @@ def read_log(path: Path) -> list[dict]:
         return list(csv.DictReader(f))
 
 
+def has_logged_an_episode(out: Path) -> bool:
+    csv_path = out / "progress.csv"
+    return csv_path.is_file() and csv_path.read_text().count("\n") >= 2  # header and a row
+
+
+@contextmanager
+def ctrl_c_once_logged(out: Path, interrupt=_thread.interrupt_main):
+    """Presses Ctrl-C (`interrupt`) once the run writing to `out` has logged an episode."""
+    done = threading.Event()
+
+    def watch():
+        while not done.is_set():
+            if has_logged_an_episode(out):
+                interrupt()
+                return
+            time.sleep(0.01)
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    try:
+        yield
+    finally:
+        done.set()
+        watcher.join()
+
+
 @pytest.fixture(scope="module")
 def ppo_run(tmp_path_factory) -> Path:
     """`osim-rl train` of PPO for 200 steps (4 episodes), in a subprocess."""
     out = tmp_path_factory.mktemp("runs") / "arm-ppo"
     result = run("-m", "osim", "train", "--env", "Arm", "--algo", "ppo", "--steps", "200",
-                 "--seed", "3", "--out", str(out), "--no-progress", *SHORT, *PPO_SMALL)
+                 "--seed", "3", "--out", str(out), "--no-progress", "--engine", "opensim",
+                 *SHORT, *PPO_SMALL)
     assert result.returncode == 0, result.stderr
     assert f"params:         {out / 'params.pkl'}" in result.stdout
     assert "(first 10%) ->" in result.stdout
@@ -63,7 +98,7 @@ def test_train_writes_snapshot_log_and_curve(ppo_run):
     assert (snapshot["backend"], snapshot["algorithm"], snapshot["env"]) == ("sb3", "PPO", "Arm")
     assert snapshot["steps_done"] >= 200
     assert snapshot["hyperparams"]["n_steps"] == 64
-    assert snapshot["env_kwargs"] == {"max_episode_steps": 50}
+    assert snapshot["env_kwargs"] == {"max_episode_steps": 50, "engine": "opensim"}
     assert set(snapshot["obs_norm"]) == {"mean", "var", "count"}
     assert snapshot["obs_norm"]["mean"].shape == (16,)
     assert isinstance(snapshot["policy"], bytes)
@@ -80,8 +115,9 @@ def test_train_writes_snapshot_log_and_curve(ppo_run):
 
 def test_evaluate_loads_what_training_wrote(ppo_run):
     result = run("-m", "osim", "evaluate", str(ppo_run / "params.pkl"), "--episodes", "2",
-                 "--seed", "7")
+                 "--seed", "7", "--engine", "opensim")
     assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("Arm on opensim: PPO (sb3, ")
     rewards = [float(line.rsplit(" ", 1)[1]) for line in result.stdout.splitlines()
                if line.startswith("episode ")]
     assert len(rewards) == 2 and all(0 < r <= 50 for r in rewards)
@@ -132,7 +168,7 @@ def test_resume_continues_steps_and_log(ppo_run, tmp_path):
     assert result.returncode == 0, result.stderr
     after = load_snapshot(out / "params.pkl")
     assert (after["algorithm"], after["env"], after["env_kwargs"]) == (
-        "PPO", "Arm", {"max_episode_steps": 50})
+        "PPO", "Arm", {"max_episode_steps": 50, "engine": "opensim"})
     assert after["steps_done"] >= before["steps_done"] + 50
     assert after["log"][:len(before["log"])] == before["log"]
     assert len(after["log"]) > len(before["log"])
@@ -140,6 +176,55 @@ def test_resume_continues_steps_and_log(ppo_run, tmp_path):
     assert int(rows[-1]["step"]) > int(rows[len(before["log"]) - 1]["step"])
     # the normaliser kept learning from where it was
     assert after["obs_norm"]["count"] > before["obs_norm"]["count"]
+
+
+# algorithm and hyperparameters of a tiny run of each backend
+TINY_RUNS = {
+    "sb3": ("PPO", {"n_steps": 64, "batch_size": 32}),
+    "keras": ("DDPG", {"warmup_steps_critic": 32, "warmup_steps_actor": 32}),
+    "rllib": ("PPO", {"train_batch_size_per_learner": 100, "minibatch_size": 50,
+                      "num_epochs": 1, "obs_norm_warmup_steps": 100}),
+}
+
+
+@pytest.mark.parametrize("backend", sorted(TINY_RUNS))
+def test_ctrl_c_saves_what_was_learnt(backend, tmp_path, capfd):
+    """Every backend, interrupted while learning: the three files cover the steps done,
+    one line says so, and the interrupt goes on as `TrainingInterrupted`."""
+    pytest.importorskip(BACKENDS[backend].split(":")[0])
+    algorithm, hyperparams = TINY_RUNS[backend]
+    out = tmp_path / "run"
+    config = TrainConfig(env="Arm", algorithm=algorithm, steps=1_000_000, out=out,
+                         env_kwargs={"max_episode_steps": 20}, hyperparams=hyperparams,
+                         progress=False)
+    with ctrl_c_once_logged(out), pytest.raises(TrainingInterrupted) as stopped:
+        get_backend(backend).train(config)
+    assert isinstance(stopped.value, KeyboardInterrupt)
+    message = f"interrupted: snapshot of {stopped.value.steps_done} steps saved to {out / 'params.pkl'}"
+    assert str(stopped.value) == message
+    assert capfd.readouterr().err.splitlines().count(message) == 1
+    snapshot, policy = load_policy(stopped.value.params_path)
+    assert 20 <= snapshot["steps_done"] == stopped.value.steps_done < config.steps
+    assert snapshot["log"] and len(read_log(out / "progress.csv")) == len(snapshot["log"])
+    assert (out / "learning_curve.png").read_bytes().startswith(b"\x89PNG")
+    action = policy.act(np.zeros(16))
+    assert action.shape == (6,) and np.all((action >= 0) & (action <= 1))
+
+
+def test_cli_exits_130_on_ctrl_c_with_the_snapshot_saved(tmp_path):
+    out = tmp_path / "run"
+    train = subprocess.Popen(
+        [sys.executable, "-m", "osim", "train", "--steps", "1000000", "--out", str(out),
+         "--no-progress", "--env-option", "max_episode_steps=20", *PPO_SMALL],
+        cwd=REPO, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        with ctrl_c_once_logged(out, interrupt=lambda: train.send_signal(signal.SIGINT)):
+            _, stderr = train.communicate(timeout=300)
+    finally:
+        train.kill()
+    steps = load_snapshot(out / "params.pkl")["steps_done"]
+    assert train.returncode == 130
+    assert stderr.strip() == f"interrupted: snapshot of {steps} steps saved to {out / 'params.pkl'}"
 
 
 def test_rllab_experiment_selects_algorithm_and_visualize_runs_it(ppo_run, tmp_path):
@@ -182,6 +267,8 @@ def test_scripts_reject_bad_flags_and_missing_snapshots(tmp_path):
     (["--set", "n_steps"], "KEY=VALUE"),
     (["--set", "bogus_rate=1"], "unknown PPO hyperparameters ['bogus_rate']"),
     (["--env-option", "bogus=1"], "bad env options"),
+    (["--address", "ray://head:10001"], "the sb3 backend has no option 'address'; its options: none"),
+    (["--engine", "bullet"], "invalid choice: 'bullet'"),
 ])
 def test_train_rejects_bad_input_without_output(tmp_path, capsys, argv, message):
     out = tmp_path / "run"

@@ -7,7 +7,7 @@ import ast
 import sys
 from pathlib import Path
 
-from osim.cli.args import positive_int
+from osim.cli.args import add_engine_argument, positive_int
 
 
 def parse_settings(items: list[str], parser: argparse.ArgumentParser,
@@ -43,12 +43,11 @@ def fail(message: str, code: int = 1) -> int:
 
 def _train(args: argparse.Namespace) -> int:
     from osim.train import (
-        BACKENDS,
         BackendUnavailable,
         SnapshotError,
         TrainConfig,
-        backend_for_algorithm,
-        get_backend,
+        TrainingInterrupted,
+        choose_backend,
         load_snapshot,
         reward_summary,
     )
@@ -62,36 +61,29 @@ def _train(args: argparse.Namespace) -> int:
             return fail(str(err))
     env = args.env or (resumed["env"] if resumed else "Arm")
     algorithm = (args.algo or (resumed["algorithm"] if resumed else "PPO")).upper()
-    if args.backend is not None:
-        backend_name = args.backend
-    elif resumed is not None:
-        backend_name = resumed["backend"]
-    else:
-        try:
-            backend_name = backend_for_algorithm(algorithm)
-        except ValueError as err:
-            parser.error(str(err))
-    if backend_name not in BACKENDS:
-        parser.error(f"unknown backend {backend_name!r}; choose one of {sorted(BACKENDS)}")
     try:
-        backend = get_backend(backend_name)
+        backend = choose_backend(algorithm, args.backend, resumed)
     except BackendUnavailable as err:
         return fail(str(err))
-    try:
-        backend.check_algorithm(algorithm)
     except ValueError as err:
         parser.error(str(err))
     env_kwargs = (dict(resumed["env_kwargs"]) if resumed else {})
     env_kwargs.update(parse_settings(args.env_options, parser, "--env-option"))
+    if args.engine is not None:
+        env_kwargs["engine"] = args.engine
+    backend_options = {"address": args.address} if args.address is not None else {}
     out = args.out or Path("runs") / f"{env.lower()}-{algorithm.lower()}"
     try:
+        backend.check_algorithm(algorithm)
+        backend.check_options(backend_options)
         config = TrainConfig(env=env, algorithm=algorithm, steps=args.steps, out=out,
                              seed=args.seed, workers=args.workers, env_kwargs=env_kwargs,
                              hyperparams=parse_settings(args.settings, parser),
-                             resume=args.resume, progress=args.progress, address=args.address)
+                             resume=args.resume, progress=args.progress,
+                             backend_options=backend_options)
     except ValueError as err:
         parser.error(str(err))
-    print(f"training {algorithm} ({backend_name}) on {env} for {args.steps} steps"
+    print(f"training {algorithm} ({backend.name}) on {env} for {args.steps} steps"
           f"{f' from {args.resume}' if args.resume else ''}; output in {out}", flush=True)
     try:
         params_path = backend.train(config)
@@ -99,8 +91,8 @@ def _train(args: argparse.Namespace) -> int:
         return fail(str(err))
     except ValueError as err:
         parser.error(str(err))
-    except KeyboardInterrupt as err:
-        return fail(str(err) or "interrupted", 130)
+    except TrainingInterrupted:
+        return 130  # the backend has said where the snapshot is
     snapshot = load_snapshot(params_path)
     print(f"params:         {params_path}")
     print(f"progress log:   {Path(config.out) / 'progress.csv'}")
@@ -147,4 +139,6 @@ def add_parser(commands) -> None:
     train.add_argument("--no-progress", dest="progress", action="store_false",
                        help="no progress bar")
     train.add_argument("--address", default=None, help="Ray cluster address (rllib backend)")
+    add_engine_argument(train, "physics engine of the envs (default: OpenSim, or the resumed "
+                               "run's); the snapshot records it")
     train.set_defaults(run=_train, parser=train)

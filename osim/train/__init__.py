@@ -14,11 +14,15 @@ from pathlib import Path
 from osim.train.base import (
     Backend,
     EpisodeLogger,
+    Learned,
+    Learner,
     Policy,
     RandomPolicy,
+    Run,
     RunLogger,
     SnapshotError,
     TrainConfig,
+    TrainingInterrupted,
     evaluate,
     load_snapshot,
     make_env,
@@ -71,15 +75,21 @@ def backend_for_algorithm(algorithm: str) -> str:
     return DEFAULT_BACKENDS[key]
 
 
-def train(config: TrainConfig, backend: str | None = None) -> Path:
-    """Train as `config` says with `backend` (default: by algorithm, or the resumed
-    snapshot's); return the path of ``params.pkl``."""
+def choose_backend(algorithm: str, backend: str | None = None,
+                   resumed: dict | None = None) -> Backend:
+    """Backend `backend`, else the one of the `resumed` snapshot, else `algorithm`'s default."""
     if backend is None:
-        if config.resume is not None:
-            backend = load_snapshot(config.resume)["backend"]
-        else:
-            backend = backend_for_algorithm(config.algorithm)
-    return get_backend(backend).train(config)
+        backend = resumed["backend"] if resumed is not None else backend_for_algorithm(algorithm)
+    return get_backend(backend)
+
+
+def train(config: TrainConfig, backend: str | None = None) -> Path:
+    """Train as `config` says with `backend` (default: the resumed snapshot's, or by
+    algorithm); return the path of ``params.pkl``. See `Backend.train`, also for Ctrl-C."""
+    resumed = None
+    if backend is None and config.resume is not None:
+        resumed = load_snapshot(config.resume)
+    return choose_backend(config.algorithm, backend, resumed).train(config)
 
 
 def load_policy(snapshot: str | Path | dict) -> tuple[dict, Policy]:
@@ -96,12 +106,17 @@ __all__ = [
     "Backend",
     "BackendUnavailable",
     "EpisodeLogger",
+    "Learned",
+    "Learner",
     "Policy",
     "RandomPolicy",
+    "Run",
     "RunLogger",
     "SnapshotError",
     "TrainConfig",
+    "TrainingInterrupted",
     "backend_for_algorithm",
+    "choose_backend",
     "evaluate",
     "get_backend",
     "load_policy",

@@ -9,26 +9,31 @@ in the run's output folder:
 * ``progress.csv``: one row per finished episode (``step,episode,reward,length,time``);
 * ``learning_curve.png``: episode reward against environment steps.
 
+`Backend.train` is the one training procedure (resume, hyperparameters, log,
+snapshot, Ctrl-C); a backend supplies only the learning, as a `Learner`.
 `Backend.load_policy` turns a snapshot back into a `Policy` whose ``act``
 maps a flat observation to a deterministic action in [0, 1].
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import os
 import pickle
 import random
+import sys
 import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, Callable, ClassVar
 
 import gymnasium
 import numpy as np
 
 from osim.atomic import atomic_path
+from osim.engines import DEFAULT_ENGINE, check_engine
 from osim.env.registration import task_name
 from osim.render.video import record_episode
 
@@ -57,11 +62,13 @@ class TrainConfig:
         seed: seeds numpy, torch, ``random`` and the envs (worker ``i`` gets ``seed + i``).
         workers: parallel environments.
         env_kwargs: keyword arguments of `osim.env.OsimGymEnv` (and the task), plus
-            ``max_episode_steps`` to change the episode length.
+            ``max_episode_steps`` to change the episode length; ``engine`` is always
+            set (default OpenSim), so the snapshot records it.
         hyperparams: overrides of the backend's default hyperparameters for the algorithm.
         resume: a ``params.pkl`` to continue from.
         progress: show a progress bar.
-        address: Ray cluster address (RLlib backend only).
+        backend_options: settings of the backend itself, not of the algorithm (e.g. the
+            rllib backend's ``address``); each backend lists its own in `Backend.options`.
     """
 
     env: str
@@ -74,7 +81,7 @@ class TrainConfig:
     hyperparams: dict = field(default_factory=dict)
     resume: Path | None = None
     progress: bool = True
-    address: str | None = None
+    backend_options: dict = field(default_factory=dict)
 
     def __post_init__(self):
         self.env = task_name(self.env)
@@ -91,7 +98,10 @@ class TrainConfig:
         self.out = Path(self.out)
         self.resume = Path(self.resume) if self.resume is not None else None
         self.env_kwargs = dict(self.env_kwargs or {})
+        # recorded in the snapshot, so that evaluate runs the engine trained on
+        self.env_kwargs["engine"] = check_engine(self.env_kwargs.get("engine", DEFAULT_ENGINE))
         self.hyperparams = dict(self.hyperparams or {})
+        self.backend_options = dict(self.backend_options or {})
 
 
 # ------------------------------------------------------------------------ policies
@@ -154,15 +164,76 @@ class RunningMeanStd:
 
 
 # ------------------------------------------------------------------------ backends
+class TrainingInterrupted(KeyboardInterrupt):
+    """Ctrl-C stopped `Backend.train`; the snapshot of what was learnt is at `params_path`."""
+
+    def __init__(self, params_path: Path, steps_done: int):
+        super().__init__(f"interrupted: snapshot of {steps_done} steps saved to {params_path}")
+        self.params_path = Path(params_path)
+        self.steps_done = int(steps_done)
+
+
+@dataclass
+class Run:
+    """A training run as `Backend.prepare` gets it: settings checked and merged.
+
+    Attributes:
+        config: the run's configuration.
+        algorithm: canonical algorithm name.
+        hyperparams: the backend's defaults, updated with the resumed snapshot's, then
+            with ``config.hyperparams``; stored in the snapshot.
+        options: the backend's options, defaults updated with ``config.backend_options``.
+        resumed: the snapshot resumed from, or None.
+        cleanup: closed when the run ends, however it ends: register envs, Ray, etc. here.
+    """
+
+    config: TrainConfig
+    algorithm: str
+    hyperparams: dict
+    options: dict
+    resumed: dict | None
+    cleanup: contextlib.ExitStack
+
+    @property
+    def steps_done(self) -> int:
+        """Environment steps of the resumed run (0 for a new one)."""
+        return int(self.resumed["steps_done"]) if self.resumed is not None else 0
+
+
+@dataclass
+class Learned:
+    """What the snapshot keeps of a learner: its policy, observation statistics and
+    total environment steps."""
+
+    policy: Any
+    obs_norm: dict | None
+    steps_done: int
+
+
+class Learner(ABC):
+    """One run's algorithm at work, made by `Backend.prepare`."""
+
+    @abstractmethod
+    def learn(self, logger: RunLogger, checkpoint: Callable[[], dict]) -> None:
+        """Train for ``config.steps`` more environment steps, feeding `logger`.
+        `checkpoint` writes ``params.pkl`` now (for backends that save as they go)."""
+
+    @abstractmethod
+    def learned(self) -> Learned:
+        """What has been learnt so far; also called after `learn` was interrupted."""
+
+
 class Backend(ABC):
     """A training library behind one interface.
 
-    Subclasses set `name` and `algorithms` (algorithm name -> default
-    hyperparameters) and implement `train` and `load_policy`.
+    Subclasses set `name`, `algorithms` (algorithm name -> default hyperparameters)
+    and `options` (backend option -> default), and implement `prepare` and
+    `load_policy`; `train` does the rest, the same for every backend.
     """
 
     name: ClassVar[str]
     algorithms: ClassVar[dict[str, dict]]
+    options: ClassVar[dict[str, Any]] = {}
 
     def check_algorithm(self, algorithm: str) -> str:
         """The canonical (upper-case) name of `algorithm`, or ValueError listing the choices."""
@@ -172,16 +243,83 @@ class Backend(ABC):
                              f"choose one of {sorted(self.algorithms)}")
         return key
 
+    def check_options(self, options: dict | None) -> dict:
+        """`options` over the backend's defaults, or ValueError naming the unknown ones."""
+        unknown = sorted(set(options or {}) - set(self.options))
+        if unknown:
+            accepted = ", ".join(sorted(self.options)) or "none"
+            raise ValueError(f"the {self.name} backend has no option "
+                             f"{', '.join(map(repr, unknown))}; its options: {accepted}")
+        return {**self.options, **(options or {})}
+
     def hyperparams(self, algorithm: str, overrides: dict | None = None) -> dict:
         """The algorithm's defaults updated with `overrides`."""
         params = dict(self.algorithms[self.check_algorithm(algorithm)])
         params.update(overrides or {})
         return params
 
-    @abstractmethod
     def train(self, config: TrainConfig) -> Path:
         """Train; write ``params.pkl``, ``progress.csv``, ``learning_curve.png`` in
-        ``config.out`` and return the path of ``params.pkl``."""
+        ``config.out`` and return the path of ``params.pkl``.
+
+        Settings are checked and the envs built before anything is written, so bad
+        settings leave no files. On Ctrl-C (KeyboardInterrupt) while learning, training
+        stops, the three files are written for what was learnt so far (resume from that
+        ``params.pkl`` to go on), one line on stderr says so, and `TrainingInterrupted`
+        (a KeyboardInterrupt) is raised; ``osim-rl train`` then exits with code 130.
+        An interrupt before learning begins writes nothing and propagates as it is.
+        """
+        algorithm = self.check_algorithm(config.algorithm)
+        options = self.check_options(config.backend_options)
+        resumed = None
+        if config.resume is not None:
+            resumed = load_snapshot(config.resume)
+            self._check_resumable(resumed, config, algorithm)
+        hyperparams = self.hyperparams(
+            algorithm, {**(resumed["hyperparams"] if resumed else {}), **config.hyperparams})
+        set_torch_threads(1)
+        params_path = config.out / "params.pkl"
+        with contextlib.ExitStack() as cleanup:
+            run = Run(config, algorithm, hyperparams, options, resumed, cleanup)
+            learner = self.prepare(run)
+            with RunLogger(config.out, config.steps, config.progress,
+                           log=resumed["log"] if resumed else None, steps_done=run.steps_done,
+                           title=f"{config.env} {algorithm} ({self.name})") as logger:
+
+                def save() -> dict:
+                    learned = learner.learned()
+                    snapshot = make_snapshot(
+                        backend=self.name, algorithm=algorithm, env=config.env,
+                        env_kwargs=config.env_kwargs, seed=config.seed,
+                        steps_done=learned.steps_done, hyperparams=hyperparams,
+                        policy=learned.policy, obs_norm=learned.obs_norm, log=logger.rows)
+                    save_snapshot(params_path, snapshot)
+                    return snapshot
+
+                try:
+                    learner.learn(logger, save)
+                except KeyboardInterrupt as interrupt:
+                    stopped = TrainingInterrupted(params_path, save()["steps_done"])
+                    logger.close()
+                    print(stopped, file=sys.stderr)
+                    raise stopped from interrupt
+                save()
+        return params_path
+
+    def _check_resumable(self, snapshot: dict, config: TrainConfig, algorithm: str) -> None:
+        if snapshot["backend"] != self.name:
+            raise ValueError(f"{config.resume} was trained by the {snapshot['backend']} backend, "
+                             f"not {self.name}")
+        if snapshot["algorithm"] != algorithm:
+            raise ValueError(f"{config.resume} holds a {snapshot['algorithm']} policy; cannot "
+                             f"resume it with {algorithm}")
+        if snapshot["env"] != config.env:
+            raise ValueError(f"{config.resume} was trained on {snapshot['env']}, not {config.env}")
+
+    @abstractmethod
+    def prepare(self, run: Run) -> Learner:
+        """Build what `run` learns with (envs, model), checking its settings; write no file.
+        Register what must be closed afterwards in ``run.cleanup``."""
 
     @abstractmethod
     def load_policy(self, snapshot: dict) -> Policy:

@@ -27,8 +27,6 @@ loss with respect to the layers' variables, applied by a Keras optimizer.
 from __future__ import annotations
 
 import os
-import sys
-from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
@@ -51,16 +49,15 @@ if keras.backend.backend() != "torch":  # keras was imported earlier with anothe
 from osim.train.base import (
     Backend,
     EpisodeLogger,
+    Learned,
+    Learner,
     Policy,
+    Run,
     RunLogger,
     RunningMeanStd,
     SnapshotError,
-    TrainConfig,
-    load_snapshot,
     make_env,
-    make_snapshot,
     normalize_observation,
-    save_snapshot,
     set_torch_threads,
 )
 
@@ -415,88 +412,65 @@ class KerasDDPGPolicy(Policy):
 
 
 # ----------------------------------------------------------------------- backend
+class _KerasLearner(Learner):
+    """A `DDPGAgent` stepping through its env, one update per step."""
+
+    def __init__(self, agent: DDPGAgent, env, run: Run, seed: int):
+        self.agent, self.env, self.steps, self.seed = agent, env, run.config.steps, seed
+        self.checkpoint_every = int(run.options["checkpoint_every"])
+        self.steps_done = run.steps_done
+
+    def learn(self, logger: RunLogger, checkpoint) -> None:
+        agent, env = self.agent, EpisodeLogger(self.env, logger)
+        obs, _ = env.reset(seed=self.seed)
+        agent.reset_noise()
+        for step in range(1, self.steps + 1):
+            action = agent.act(obs, explore=True)
+            next_obs, reward, terminated, truncated, _ = env.step(action)
+            agent.remember(obs, action, reward, next_obs, terminated)
+            self.steps_done += 1
+            agent.learn()
+            obs = next_obs
+            if terminated or truncated:
+                obs, _ = env.reset()
+                agent.reset_noise()
+            if self.checkpoint_every and step % self.checkpoint_every == 0 and step < self.steps:
+                checkpoint()
+
+    def learned(self) -> Learned:
+        return Learned(self.agent.get_state(), self.agent.obs_norm, self.steps_done)
+
+
 class KerasDDPGBackend(Backend):
-    """DDPG in Keras 3 (torch), keras-rl's design. Single environment (``workers`` must be 1)."""
+    """DDPG in Keras 3 (torch), keras-rl's design. Single environment (``workers`` must be 1).
+
+    Options: ``checkpoint_every`` (write ``params.pkl`` every this many steps, 0: only
+    at the end) and ``render_mode`` (``"human"`` shows training; not kept in the snapshot).
+    """
 
     name = "keras"
     algorithms: ClassVar[dict[str, dict]] = {"DDPG": dict(DDPG_DEFAULTS)}
+    options: ClassVar[dict[str, Any]] = {"checkpoint_every": CHECKPOINT_EVERY,
+                                         "render_mode": None}
 
-    def train(self, config: TrainConfig, *, checkpoint_every: int = CHECKPOINT_EVERY,
-              render_mode: str | None = None) -> Path:
-        """Train; `checkpoint_every` steps and at the end write ``params.pkl``.
-        `render_mode` ("human") only shows training; it is not stored in the snapshot.
-        On Ctrl+C the snapshot is saved before the interrupt propagates."""
-        algorithm = self.check_algorithm(config.algorithm)
+    def hyperparams(self, algorithm: str, overrides: dict | None = None) -> dict:
+        """The defaults updated with `overrides`, checked (`check_hyperparams`)."""
+        return check_hyperparams(super().hyperparams(algorithm, overrides))
+
+    def prepare(self, run: Run) -> _KerasLearner:
+        config = run.config
         if config.workers != 1:
             raise ValueError(f"the keras DDPG backend trains on one environment; "
                              f"got workers={config.workers}")
-        if config.address is not None:
-            raise ValueError("address is a Ray cluster address; the keras backend runs locally")
-        set_torch_threads(1)
-        snapshot = None
-        if config.resume is not None:
-            snapshot = load_snapshot(config.resume)
-            self._check_resume(snapshot, config)
-            hyperparams = {**snapshot["hyperparams"], **config.hyperparams}
-        else:
-            hyperparams = self.hyperparams(algorithm, config.hyperparams)
-        hyperparams = check_hyperparams(hyperparams)
-        steps_done = int(snapshot["steps_done"]) if snapshot else 0
-        seed = config.seed + steps_done  # a resumed run must not replay the same noise
-
-        extra = {"render_mode": render_mode} if render_mode else {}
-        env = make_env(config, seed=seed, **extra)
-        obs_size, action_size = env.observation_space.shape[0], env.action_space.shape[0]
-        agent = DDPGAgent(obs_size, action_size, hyperparams, seed=seed)
-        if snapshot is not None:
-            agent.set_state(snapshot["policy"], snapshot["obs_norm"])
-
-        logger = RunLogger(config.out, config.steps, progress=config.progress,
-                           log=snapshot["log"] if snapshot else None, steps_done=steps_done,
-                           title=f"keras DDPG on {config.env}")
-        env = EpisodeLogger(env, logger)
-        params_path = config.out / "params.pkl"
-
-        def save() -> Path:
-            return save_snapshot(params_path, make_snapshot(
-                backend=self.name, algorithm=algorithm, env=config.env,
-                env_kwargs=config.env_kwargs, seed=config.seed, steps_done=logger.steps,
-                hyperparams=hyperparams, policy=agent.get_state(), obs_norm=agent.obs_norm,
-                log=logger.rows))
-
-        try:
-            obs, _ = env.reset(seed=seed)
-            agent.reset_noise()
-            for step in range(1, config.steps + 1):
-                action = agent.act(obs, explore=True)
-                next_obs, reward, terminated, truncated, _ = env.step(action)
-                agent.remember(obs, action, reward, next_obs, terminated)
-                agent.learn()
-                obs = next_obs
-                if terminated or truncated:
-                    obs, _ = env.reset()
-                    agent.reset_noise()
-                if checkpoint_every and step % checkpoint_every == 0 and step < config.steps:
-                    save()
-        except KeyboardInterrupt:
-            save()
-            logger.close()
-            print(f"interrupted: snapshot of {logger.steps} steps saved to {params_path}",
-                  file=sys.stderr)
-            raise
-        finally:
-            env.close()
-        save()
-        logger.close()
-        return params_path
-
-    def _check_resume(self, snapshot: dict, config: TrainConfig) -> None:
-        if snapshot["backend"] != self.name:
-            raise ValueError(f"{config.resume} was trained by the {snapshot['backend']} "
-                             f"backend, not {self.name}")
-        if snapshot["env"] != config.env:
-            raise ValueError(f"{config.resume} was trained on {snapshot['env']}, "
-                             f"not {config.env}")
+        seed = config.seed + run.steps_done  # a resumed run must not replay the same noise
+        render_mode = run.options["render_mode"]
+        env = make_env(config, seed=seed, **({"render_mode": render_mode} if render_mode else {}))
+        run.cleanup.callback(env.close)
+        agent = DDPGAgent(env.observation_space.shape[0], env.action_space.shape[0],
+                          run.hyperparams, seed=seed)
+        if run.resumed is not None:
+            agent.set_state(run.resumed["policy"], run.resumed["obs_norm"])
+        return _KerasLearner(agent, env, run, seed)
 
     def load_policy(self, snapshot: dict) -> Policy:
         if snapshot.get("backend") != self.name:

@@ -25,7 +25,6 @@ import contextlib
 import logging
 import math
 import os
-import sys
 import tempfile
 import warnings
 from pathlib import Path
@@ -46,16 +45,16 @@ from ray.tune.registry import register_env
 
 from osim.train.base import (
     Backend,
+    Learned,
+    Learner,
     Policy,
+    Run,
     RunLogger,
     RunningMeanStd,
     SnapshotError,
     TrainConfig,
-    load_snapshot,
     make_env,
-    make_snapshot,
     normalize_observation,
-    save_snapshot,
     set_torch_threads,
 )
 
@@ -224,32 +223,70 @@ def _result(results: dict, key: str, default=None):
     return runners.get(key, results.get(key, default))
 
 
+def _policy_state(algo) -> dict:
+    """The snapshot's policy: the RLModule's weights as numpy arrays and how to rebuild it."""
+    module = algo.get_module()
+    learner_state = algo.learner_group.get_state(components="learner/rl_module")
+    return {
+        "rl_module": _to_numpy(module.get_state(inference_only=True)),
+        "learner_rl_module": _to_numpy(learner_state),
+        "model_config": dict(algo.config.model_config),
+        "normalize_actions": bool(algo.config.normalize_actions),
+        "clip_actions": bool(algo.config.clip_actions),
+        "observation_size": int(module.observation_space.shape[0]),
+        "action_low": np.asarray(module.action_space.low, dtype=np.float32),
+        "action_high": np.asarray(module.action_space.high, dtype=np.float32),
+    }
+
+
+def _restore(algo, snapshot: dict) -> None:
+    """The snapshot's weights: into the learner, then to the env runners."""
+    algo.learner_group.set_state(snapshot["policy"]["learner_rl_module"])
+    algo.env_runner_group.sync_weights(from_worker_or_learner_group=algo.learner_group,
+                                       inference_only=True)
+
+
+class _RLlibLearner(Learner):
+    """An RLlib Algorithm iterating ``algo.train()`` on its env runners."""
+
+    def __init__(self, algo, run: Run, obs_norm: dict | None):
+        self.algo, self.obs_norm = algo, obs_norm
+        self.steps, self.steps_before = run.config.steps, run.steps_done
+        self.sampled = 0
+
+    def learn(self, logger: RunLogger, checkpoint) -> None:
+        while self.sampled < self.steps:
+            results = self.algo.train()
+            now = int(_result(results, "num_env_steps_sampled_lifetime", 0))
+            logger.step(now - self.sampled)
+            self.sampled = now
+            if int(_result(results, "num_episodes", 0)) > 0:
+                ret = _result(results, "episode_return_mean")
+                if ret is not None and math.isfinite(ret):
+                    logger.episode(float(ret), int(_result(results, "episode_len_mean", 0)),
+                                   step=self.steps_before + self.sampled)
+
+    def learned(self) -> Learned:
+        return Learned(_policy_state(self.algo), self.obs_norm,
+                       self.steps_before + self.sampled)
+
+
 class RLlibBackend(Backend):
-    """Ray RLlib (new API stack) PPO and SAC; ``workers`` env runners, each its own process."""
+    """Ray RLlib (new API stack) PPO and SAC; ``workers`` env runners, each its own process.
+
+    Option ``address``: the Ray cluster to run on (default: a local Ray instance).
+    """
 
     name = "rllib"
     algorithms: ClassVar[dict[str, dict]] = ALGORITHM_DEFAULTS
+    options: ClassVar[dict[str, Any]] = {"address": None}
 
-    def train(self, config: TrainConfig) -> Path:
-        algorithm = self.check_algorithm(config.algorithm)
-        snapshot = None
-        if config.resume is not None:
-            snapshot = load_snapshot(config.resume)
-            if snapshot["backend"] != self.name or snapshot["algorithm"] != algorithm:
-                raise ValueError(f"{config.resume} holds {snapshot['backend']} "
-                                 f"{snapshot['algorithm']}, not {self.name} {algorithm}")
-            if snapshot["env"] != config.env:
-                raise ValueError(f"{config.resume} was trained on {snapshot['env']}, "
-                                 f"not {config.env}")
-            hyperparams = {**snapshot["hyperparams"], **config.hyperparams}
-        else:
-            hyperparams = self.hyperparams(algorithm, config.hyperparams)
-        steps_done = int(snapshot["steps_done"]) if snapshot else 0
-        _, _, normalize = split_hyperparams(algorithm, hyperparams)
-        set_torch_threads(1)
+    def prepare(self, run: Run) -> _RLlibLearner:
+        config, hyperparams = run.config, run.hyperparams
+        _, _, normalize = split_hyperparams(run.algorithm, hyperparams)
         # Also checks the env kwargs here, not inside a Ray actor.
-        if snapshot is not None:
-            obs_norm = snapshot["obs_norm"]
+        if run.resumed is not None:
+            obs_norm = run.resumed["obs_norm"]
         elif normalize:
             obs_norm = estimate_obs_norm(config, hyperparams.get("obs_norm_warmup_steps", 1000),
                                          config.seed)
@@ -257,91 +294,23 @@ class RLlibBackend(Backend):
             obs_norm = None
             make_env(config).close()
 
-        local = config.address is None
-        num_cpus = (os.cpu_count() or 1) if local else None
-        algo_config = build_config(algorithm, config, hyperparams, config.seed + steps_done,
-                                   num_cpus, obs_norm)
-        started_ray = not ray.is_initialized()
-        if started_ray:
-            ray.init(address=config.address, num_cpus=num_cpus if local else None,
-                     include_dashboard=False, log_to_driver=False,
-                     logging_level=logging.ERROR)
+        address = run.options["address"]
+        num_cpus = (os.cpu_count() or 1) if address is None else None
+        algo_config = build_config(run.algorithm, config, hyperparams,
+                                   config.seed + run.steps_done, num_cpus, obs_norm)
+        if not ray.is_initialized():
+            ray.init(address=address, num_cpus=num_cpus, include_dashboard=False,
+                     log_to_driver=False, logging_level=logging.ERROR)
+            run.cleanup.callback(ray.shutdown)
         register_env(ENV_NAME, _create_env)
-        logger = RunLogger(config.out, config.steps, progress=config.progress,
-                           log=snapshot["log"] if snapshot else None, steps_done=steps_done,
-                           title=f"RLlib {algorithm} on {config.env}")
-        params_path = config.out / "params.pkl"
-        try:
-            with _quiet_ray(), tempfile.TemporaryDirectory(prefix="rllib-") as logdir, \
-                    _trainable_logdir(Path(logdir)):
-                algo = algo_config.build_algo()
-                try:
-                    self._run(algo, config, snapshot, logger, params_path, steps_done,
-                              algorithm, hyperparams, obs_norm)
-                finally:
-                    algo.stop()
-        finally:
-            logger.close()
-            if started_ray:
-                ray.shutdown()
-        return params_path
-
-    def _run(self, algo, config: TrainConfig, snapshot: dict | None, logger: RunLogger,
-             params_path: Path, steps_done: int, algorithm: str, hyperparams: dict,
-             obs_norm: dict | None) -> None:
-        """Iterate ``algo.train()`` until `config.steps` more env steps; save the snapshot
-        (also on Ctrl+C, before the interrupt propagates)."""
-        if snapshot is not None:
-            self._restore(algo, snapshot)
-        sampled = 0
-
-        def save() -> None:
-            save_snapshot(params_path, make_snapshot(
-                backend=self.name, algorithm=algorithm, env=config.env,
-                env_kwargs=config.env_kwargs, seed=config.seed,
-                steps_done=steps_done + sampled, hyperparams=hyperparams,
-                policy=self._policy_state(algo), obs_norm=obs_norm, log=logger.rows))
-
-        try:
-            while sampled < config.steps:
-                results = algo.train()
-                now = int(_result(results, "num_env_steps_sampled_lifetime", 0))
-                logger.step(now - sampled)
-                sampled = now
-                if int(_result(results, "num_episodes", 0)) > 0:
-                    ret = _result(results, "episode_return_mean")
-                    if ret is not None and math.isfinite(ret):
-                        logger.episode(float(ret),
-                                       int(_result(results, "episode_len_mean", 0)),
-                                       step=steps_done + sampled)
-        except KeyboardInterrupt:
-            save()
-            print(f"interrupted: snapshot of {steps_done + sampled} steps saved to "
-                  f"{params_path}", file=sys.stderr)
-            raise
-        save()
-
-    # ------------------------------------------------------------- snapshot
-    @staticmethod
-    def _policy_state(algo) -> dict:
-        module = algo.get_module()
-        learner_state = algo.learner_group.get_state(components="learner/rl_module")
-        return {
-            "rl_module": _to_numpy(module.get_state(inference_only=True)),
-            "learner_rl_module": _to_numpy(learner_state),
-            "model_config": dict(algo.config.model_config),
-            "normalize_actions": bool(algo.config.normalize_actions),
-            "clip_actions": bool(algo.config.clip_actions),
-            "observation_size": int(module.observation_space.shape[0]),
-            "action_low": np.asarray(module.action_space.low, dtype=np.float32),
-            "action_high": np.asarray(module.action_space.high, dtype=np.float32),
-        }
-
-    def _restore(self, algo, snapshot: dict) -> None:
-        """The snapshot's weights: into the learner, then to the env runners."""
-        algo.learner_group.set_state(snapshot["policy"]["learner_rl_module"])
-        algo.env_runner_group.sync_weights(from_worker_or_learner_group=algo.learner_group,
-                                           inference_only=True)
+        run.cleanup.enter_context(_quiet_ray())
+        logdir = run.cleanup.enter_context(tempfile.TemporaryDirectory(prefix="rllib-"))
+        run.cleanup.enter_context(_trainable_logdir(Path(logdir)))
+        algo = algo_config.build_algo()
+        run.cleanup.callback(algo.stop)
+        if run.resumed is not None:
+            _restore(algo, run.resumed)
+        return _RLlibLearner(algo, run, obs_norm)
 
     def load_policy(self, snapshot: dict) -> Policy:
         if snapshot.get("backend") != self.name:

@@ -52,14 +52,14 @@ from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecNorm
 
 from osim.train.base import (
     Backend,
+    Learned,
+    Learner,
     Policy,
+    Run,
     RunLogger,
     TrainConfig,
-    load_snapshot,
     make_env,
-    make_snapshot,
     normalize_observation,
-    save_snapshot,
     set_torch_threads,
 )
 
@@ -143,7 +143,7 @@ class SB3Policy(Policy):
 
 class _LogEpisodes(BaseCallback):
     """Feeds the `RunLogger` from the Monitor wrappers' episode records (any number of
-    workers); stops training early if the logger was interrupted."""
+    workers)."""
 
     def __init__(self, run_logger: RunLogger):
         super().__init__()
@@ -178,6 +178,28 @@ class _EnvFactory:
         return env
 
 
+class _SB3Learner(Learner):
+    """An SB3 model learning on its vectorised envs."""
+
+    def __init__(self, model, venv, normalize_obs: bool, steps: int, *, resumed: bool):
+        self.model, self.venv = model, venv
+        self.normalize_obs, self.steps, self.resumed = normalize_obs, steps, resumed
+
+    def learn(self, logger: RunLogger, checkpoint) -> None:
+        self.model.learn(total_timesteps=self.steps, callback=_LogEpisodes(logger),
+                         reset_num_timesteps=not self.resumed, progress_bar=False)
+
+    def learned(self) -> Learned:
+        buffer = io.BytesIO()
+        self.model.save(buffer)
+        obs_norm = None
+        if self.normalize_obs:
+            rms = self.venv.obs_rms
+            obs_norm = {"mean": np.array(rms.mean), "var": np.array(rms.var),
+                        "count": float(rms.count)}
+        return Learned(buffer.getvalue(), obs_norm, int(self.model.num_timesteps))
+
+
 class SB3Backend(Backend):
     """Stable-Baselines3 (and sb3-contrib for TRPO)."""
 
@@ -185,70 +207,32 @@ class SB3Backend(Backend):
     algorithms = DEFAULTS
 
     # ------------------------------------------------------------- train
-    def train(self, config: TrainConfig) -> Path:
-        set_torch_threads(1)
-        snapshot = None
-        if config.resume is not None:
-            snapshot = load_snapshot(config.resume)
-            self._check_resume(snapshot, config)
-        algorithm = self.check_algorithm(config.algorithm)
-        base = snapshot["hyperparams"] if snapshot else {}
-        params = self.hyperparams(algorithm, {**base, **config.hyperparams})
-        own, sb3_kwargs = self._split(algorithm, params, config.workers)
+    def prepare(self, run: Run) -> _SB3Learner:
+        own, sb3_kwargs = self._split(run.algorithm, run.hyperparams, run.config.workers)
+        venv = self._make_vec_env(run.config, own)
+        run.cleanup.callback(venv.close)
+        if run.resumed is None:
+            model = self._new_model(run.algorithm, venv, sb3_kwargs, own, run.config.seed)
+        else:
+            model = self._resumed_model(run, venv, sb3_kwargs, own)
+        return _SB3Learner(model, venv, own["normalize_obs"], run.config.steps,
+                           resumed=run.resumed is not None)
 
-        # Build envs and model before touching the output folder, so bad
-        # settings fail without leaving files behind.
-        venv = self._make_vec_env(config, own)
-        try:
-            if snapshot is not None:
-                model = TRAIN_CLASSES[algorithm].load(
-                    io.BytesIO(snapshot["policy"]), env=venv, device="cpu",
-                    custom_objects=self._resume_overrides(
-                        algorithm, sb3_kwargs, own, config, venv.action_space.shape[0]))
-                model._setup_lr_schedule()  # from a learning_rate given for this run, if any
-                model._last_obs = None  # a new env: reset it before the first step
-                model.set_random_seed(config.seed + int(snapshot["steps_done"]))
-                if own["normalize_obs"] and snapshot["obs_norm"] is not None:
-                    rms = venv.obs_rms
-                    rms.mean = np.array(snapshot["obs_norm"]["mean"], dtype=np.float64)
-                    rms.var = np.array(snapshot["obs_norm"]["var"], dtype=np.float64)
-                    rms.count = float(snapshot["obs_norm"]["count"])
-            else:
-                model = self._new_model(algorithm, venv, sb3_kwargs, own, config.seed)
-        except BaseException:
-            venv.close()
-            raise
-        log = list(snapshot["log"]) if snapshot else []
-        steps_before = int(model.num_timesteps)
-        logger = RunLogger(config.out, config.steps, config.progress, log=log,
-                           steps_done=steps_before, title=f"{config.env} {algorithm} (sb3)")
-        interrupted = False
-        try:
-            model.learn(total_timesteps=config.steps, callback=_LogEpisodes(logger),
-                        reset_num_timesteps=snapshot is None, progress_bar=False)
-        except KeyboardInterrupt:
-            interrupted = True  # keep what was learnt, then stop
-        finally:
-            venv.close()
-            logger.close()
-        params_path = save_snapshot(config.out / "params.pkl", make_snapshot(
-            backend=self.name, algorithm=algorithm, env=config.env,
-            env_kwargs=config.env_kwargs, seed=config.seed, steps_done=model.num_timesteps,
-            hyperparams=params, policy=self._model_bytes(model),
-            obs_norm=self._obs_norm(venv) if own["normalize_obs"] else None, log=logger.rows))
-        if interrupted:
-            raise KeyboardInterrupt(f"interrupted; snapshot saved at {params_path}")
-        return params_path
-
-    def _check_resume(self, snapshot: dict, config: TrainConfig) -> None:
-        if snapshot["backend"] != self.name:
-            raise ValueError(f"{config.resume} was trained by the {snapshot['backend']} backend, "
-                             f"not {self.name}")
-        if snapshot["algorithm"] != config.algorithm.upper():
-            raise ValueError(f"{config.resume} holds a {snapshot['algorithm']} policy; cannot "
-                             f"resume it with {config.algorithm}")
-        if snapshot["env"] != config.env:
-            raise ValueError(f"{config.resume} was trained on {snapshot['env']}, not {config.env}")
+    def _resumed_model(self, run: Run, venv, sb3_kwargs: dict, own: dict):
+        snapshot, algorithm = run.resumed, run.algorithm
+        model = TRAIN_CLASSES[algorithm].load(
+            io.BytesIO(snapshot["policy"]), env=venv, device="cpu",
+            custom_objects=self._resume_overrides(
+                algorithm, sb3_kwargs, own, run.config, venv.action_space.shape[0]))
+        model._setup_lr_schedule()  # from a learning_rate given for this run, if any
+        model._last_obs = None  # a new env: reset it before the first step
+        model.set_random_seed(run.config.seed + run.steps_done)
+        if own["normalize_obs"] and snapshot["obs_norm"] is not None:
+            rms = venv.obs_rms
+            rms.mean = np.array(snapshot["obs_norm"]["mean"], dtype=np.float64)
+            rms.var = np.array(snapshot["obs_norm"]["var"], dtype=np.float64)
+            rms.count = float(snapshot["obs_norm"]["count"])
+        return model
 
     def _split(self, algorithm: str, params: dict, workers: int) -> tuple[dict, dict]:
         """Our settings and the SB3 constructor's keyword arguments; unknown keys -> ValueError."""
@@ -334,17 +318,6 @@ class SB3Backend(Backend):
                 config.hyperparams):
             overrides["action_noise"] = self._noise(own, action_size)
         return overrides
-
-    @staticmethod
-    def _model_bytes(model) -> bytes:
-        buffer = io.BytesIO()
-        model.save(buffer)
-        return buffer.getvalue()
-
-    @staticmethod
-    def _obs_norm(venv) -> dict:
-        rms = venv.obs_rms
-        return {"mean": np.array(rms.mean), "var": np.array(rms.var), "count": float(rms.count)}
 
     # -------------------------------------------------------------- load
     def load_policy(self, snapshot: dict) -> SB3Policy:

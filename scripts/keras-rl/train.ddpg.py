@@ -57,11 +57,12 @@ def train(args: argparse.Namespace, output: Path) -> int:
     from osim.train.keras_ddpg import KerasDDPGBackend
 
     config = TrainConfig(env=args.env or "Arm", algorithm="DDPG", steps=args.steps, out=output,
-                         seed=args.seed)
+                         seed=args.seed,
+                         backend_options={"render_mode": "human" if args.visualize else None})
     try:
-        path = KerasDDPGBackend().train(config, render_mode="human" if args.visualize else None)
+        path = KerasDDPGBackend().train(config)
     except KeyboardInterrupt:
-        return 130  # the backend saved the weights and said where
+        return 130  # while learning, the backend saved the weights and said where
     print(f"weights saved to {path}")
     return 0
 
