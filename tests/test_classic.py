@@ -36,9 +36,10 @@ def classic(request, arm_osim, engine):
 
 
 def flat(observation) -> np.ndarray:
+    """Every number of an observation: a vector, or a dict (nested in L2M2019Env's)."""
     if isinstance(observation, dict):
-        return np.concatenate([np.ravel(v) for v in observation.values()])
-    return np.asarray(observation, dtype=float)
+        return np.concatenate([flat(v) for v in observation.values()])
+    return np.ravel(np.asarray(observation, dtype=float))
 
 
 def actions(env, n: int, seed: int) -> list[np.ndarray]:

@@ -145,7 +145,8 @@ class OsimEnv(ClassicEnv):
 
 # Hand-written classic classes (other defaults, the original's extra methods),
 # by task name; every other registered task gets a generated one.
-HAND_WRITTEN = {"Prosthetics": "osim.env.prosthetics:ProstheticsEnv"}
+HAND_WRITTEN = {"Prosthetics": "osim.env.prosthetics:ProstheticsEnv",
+                "L2M2019": "osim.env.l2m2019:L2M2019Env"}
 
 
 def classic_env_class(task_name: str, task_class: type[Task]) -> type[ClassicEnv]:

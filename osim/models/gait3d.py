@@ -371,15 +371,26 @@ def _add_leg_joints(model: opensim.Model, side: str, prosthetic: bool) -> None:
         add_pin_joint(model, "ankle_r", "pros_tibia_r", "pros_foot_r", ANKLE_LOCATION, ankle)
 
 
-def build(muscle_model: str = "thelen2003", prosthetic: bool = True) -> opensim.Model:
+def build(muscle_model: str = "thelen2003", prosthetic: bool = True,
+          locked: tuple[str, ...] = ()) -> opensim.Model:
     """The 3D 14-DOF gait model, finalized but not ``initSystem``-ed.
 
     ``prosthetic=True``: transtibial prosthesis on the right leg, 19 muscles;
     ``prosthetic=False``: healthy model, 22 muscles. ``muscle_model``:
     "thelen2003" (the published models'), "millard2012" or "degroote2016";
     any other name raises ``ValueError``.
+
+    ``locked``: names of more coordinates to lock at their default value (0
+    for all but pelvis_ty and lumbar_extension). Learn to Move 2019's planar
+    model (``gait14dof22musc_planar``) is the healthy model with pelvis_list,
+    pelvis_rotation, pelvis_tz, hip_adduction_r and hip_adduction_l locked
+    (`osim.tasks.l2m2019.PLANAR_LOCKED`). A name the model lacks raises
+    ``ValueError``.
     """
     check_muscle_model(muscle_model)
+    if (not isinstance(locked, (tuple, list, set, frozenset))
+            or not all(isinstance(name, str) for name in locked)):
+        raise ValueError(f"locked must be a sequence of coordinate names, got {locked!r}")
     prosthetic = bool(prosthetic)
     model = new_model(MODEL_NAMES[prosthetic], (0.0, GRAVITY, 0.0))
 
@@ -400,6 +411,12 @@ def build(muscle_model: str = "thelen2003", prosthetic: bool = True) -> opensim.
     add_weld_joint(model, "back_0", "torso", "head", HEAD_LOCATION)
 
     coords = coordinates_by_name(model)
+    unknown = sorted(set(locked) - set(coords))
+    if unknown:
+        raise ValueError(f"cannot lock {unknown}: not coordinates of the model; "
+                         f"it has {list(coords)}")
+    for name in locked:
+        coords[name].setDefaultLocked(True)
 
     for row in muscles(prosthetic):
         muscle = make_muscle(muscle_model, row.name, row.params)

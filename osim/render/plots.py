@@ -1,4 +1,5 @@
-"""PNG plots: learning curves of training runs and traces of single episodes."""
+"""PNG plots: learning curves of training runs, traces of single episodes and
+maps of a target-velocity field with the path walked (L2M2019)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,14 @@ def _pyplot():
     import matplotlib.pyplot as plt
 
     return plt
+
+
+def _save(plt, fig, png_path: str | Path) -> Path:
+    fig.tight_layout()
+    png_path = Path(png_path)
+    fig.savefig(png_path)
+    plt.close(fig)
+    return png_path
 
 
 def read_progress(csv_path: str | Path) -> dict[str, np.ndarray]:
@@ -50,11 +59,7 @@ def plot_learning_curve(csv_path: str | Path, png_path: str | Path, *, window: i
     ax.set_ylabel("episode reward")
     ax.set_title(title or Path(csv_path).parent.name)
     ax.grid(alpha=0.3)
-    fig.tight_layout()
-    png_path = Path(png_path)
-    fig.savefig(png_path)
-    plt.close(fig)
-    return png_path
+    return _save(plt, fig, png_path)
 
 
 def episode_trace(env, policy_fn, seed: int | None = None,
@@ -122,8 +127,73 @@ def plot_episode(trace: dict[str, Any], png_path: str | Path, *, title: str | No
     axes[-1].set_xlabel("time (s)")
     if title:
         axes[0].set_title(title)
-    fig.tight_layout()
-    png_path = Path(png_path)
-    fig.savefig(png_path)
-    plt.close(fig)
-    return png_path
+    return _save(plt, fig, png_path)
+
+
+def field_trace(env, policy_fn, seed: int | None = None,
+                max_steps: int | None = None) -> dict[str, Any]:
+    """Run one episode of ``policy_fn(observation) -> action`` on an env whose
+    task has a target-velocity field (`osim.tasks.L2M2019`) and record what
+    `plot_field` draws: the pelvis ``path`` ((n, 2), m, the field's map axes:
+    x forward, y leftward) from the reset on, and the task's ``field`` map
+    (`L2M2019.field_map`) at the end: node coordinates, velocities, sinks."""
+    base = env.unwrapped
+    if not hasattr(base.task, "field_map"):
+        raise ValueError(f"{type(base.task).__name__} has no target-velocity field to plot")
+    observation, _ = env.reset(seed=seed)
+    path = [base.task.pose(base.sim)[:2]]
+    steps = 0
+    while max_steps is None or steps < max_steps:
+        observation, _, terminated, truncated, _ = env.step(policy_fn(observation))
+        steps += 1
+        path.append(base.task.pose(base.sim)[:2])
+        if terminated or truncated:
+            break
+    return {"path": np.array(path), "time": steps * base.sim.step_size,
+            "field": base.task.field_map()}
+
+
+def plot_field(trace: dict[str, Any], png_path: str | Path, *, title: str | None = None,
+               spacing: float = 1.0, margin: float = 4.0) -> Path:
+    """The global target-velocity field as arrows coloured by speed (one per
+    ``spacing`` m), its sinks with their target radius, and the pelvis path,
+    from a trace as `field_trace` returns it, over the region of the path and
+    the sinks plus ``margin`` m. Map axes: x forward, y leftward."""
+    field = trace.get("field")
+    path = np.asarray(trace.get("path", []), dtype=float).reshape(-1, 2)
+    if not field or not len(path):
+        raise ValueError("the trace needs a 'field' map and a non-empty 'path'")
+    x, y, velocity = (np.asarray(field[k], dtype=float) for k in ("x", "y", "velocity"))
+    if velocity.shape != (2, len(x), len(y)):
+        raise ValueError(f"field velocity has shape {velocity.shape}, expected "
+                         f"(2, {len(x)}, {len(y)}) for its nodes")
+    every = max(1, round(spacing / abs(x[1] - x[0]))) if len(x) > 1 else 1
+    gx, gy = np.meshgrid(x[::every], y[::every], indexing="ij")
+    u, v = velocity[0, ::every, ::every], velocity[1, ::every, ::every]
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(7, 7), dpi=100)
+    # an arrow is half as long (m) as its speed (m/s) times the spacing: 1.8 m/s, 0.9 spacing
+    arrows = ax.quiver(gx, gy, u, v, np.hypot(u, v), cmap="viridis", angles="xy",
+                       scale_units="xy", scale=2.0 / spacing, width=0.004)
+    fig.colorbar(arrows, ax=ax, shrink=0.8, label="target speed (m/s)")
+    for k, sink in enumerate(field.get("sinks", ())):
+        ax.add_patch(plt.Circle(tuple(sink), field.get("target_radius", 0.3), fill=False,
+                                color="C3", linewidth=2))
+        ax.annotate(f"sink {k + 1}", tuple(sink), textcoords="offset points", xytext=(6, 6),
+                    color="C3")
+    ax.plot(path[:, 0], path[:, 1], color="C1", linewidth=2, label="pelvis path")
+    ax.plot(*path[0], "o", color="C1", label="start")
+    ax.plot(*path[-1], "x", color="k", markersize=8, label="end")
+    # the region walked and targeted, with a margin, within the map
+    seen = np.vstack([path, *(np.reshape(s, (1, 2)) for s in field.get("sinks", ()))])
+    low = np.maximum(seen.min(axis=0) - margin, [x[0], y[0]])
+    high = np.minimum(seen.max(axis=0) + margin, [x[-1], y[-1]])
+    ax.set_xlim(low[0], high[0])
+    ax.set_ylim(low[1], high[1])
+    ax.set_xlabel("x, forward (m)")
+    ax.set_ylabel("y, leftward (m)")
+    ax.set_aspect("equal")
+    ax.legend(loc="upper left", fontsize=8)
+    if title:
+        ax.set_title(title)
+    return _save(plt, fig, png_path)

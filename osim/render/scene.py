@@ -5,7 +5,9 @@ reads at the current state: each body is a capsule from joint to joint with a
 dot at its centre of mass; each muscle is a polyline along its current path,
 coloured from blue (activation 0) to red (activation 1). The ground, contact
 spheres and what the task places in the world (`Task.overlays`: the ARM
-target, L2Run obstacles) are drawn too. Parts far from the camera are drawn
+target, L2Run obstacles, the L2M2019 target and its velocity field as arrows
+on the ground) are drawn too; a target out of the frame is shown by an
+arrowhead at the frame's edge pointing at it. Parts far from the camera are drawn
 first; seen from the side, the far (left) side is paler. Rendering only reads
 the state: the simulated trajectory is the same with or without it.
 """
@@ -37,11 +39,19 @@ COM_DOT = (40, 40, 40)
 CONTACT = (90, 110, 90)
 TARGET = (0, 160, 60)
 OBSTACLE = (150, 105, 60)
+FIELD = (40, 120, 190)
 TEXT = (60, 60, 60)
 FAR_FADE = 0.45  # how much parts on the far side blend into the background
 
 MUSCLE_WIDTH = 0.009  # m, at least 2 px in the output
 TICK_SPACING = 0.5  # m between ground marks, so that a followed walker visibly moves
+# A velocity-field arrow is as long as the distance covered at its speed in this
+# time, so that 1 m-spaced arrows of walking speeds (<= 1.8 m/s) do not overlap.
+ARROW_TIME = 0.4  # s
+# Seen from the side or front, only the arrows this close to the root's plane
+# are drawn (the others would pile up along the ground line).
+ARROW_SLICE = 0.5  # m
+ARROW_BELOW = 0.04  # m: there drawn this far below the ground line
 
 
 def activation_color(activation: float) -> tuple[int, int, int]:
@@ -141,6 +151,8 @@ class SceneRenderer:
             return color if depth >= far_side else _faded(color)
 
         self._draw_ground_marks(draw, project, centre, px, image.size)
+        if "velocity_field" in overlays:
+            self._draw_velocity_field(draw, project, pose, overlays["velocity_field"], s)
         for x, y, radius in overlays.get("obstacles", ()):
             (cx, cy), r = project(np.array([x, y, 0.0])), radius * px
             draw.ellipse((cx - r, cy - r, cx + r, cy + r), fill=OBSTACLE,
@@ -192,15 +204,59 @@ class SceneRenderer:
         if target is not None:
             cx, cy = project(np.asarray(target, dtype=float))
             r = max(0.03 * px, 5 * s)
-            draw.ellipse((cx - r, cy - r, cx + r, cy + r), outline=TARGET, width=2 * s)
-            draw.line((cx - 1.6 * r, cy, cx + 1.6 * r, cy), fill=TARGET, width=s)
-            draw.line((cx, cy - 1.6 * r, cx, cy + 1.6 * r), fill=TARGET, width=s)
+            if 0 <= cx <= image.width and 0 <= cy <= image.height:
+                draw.ellipse((cx - r, cy - r, cx + r, cy + r), outline=TARGET, width=2 * s)
+                draw.line((cx - 1.6 * r, cy, cx + 1.6 * r, cy), fill=TARGET, width=s)
+                draw.line((cx, cy - 1.6 * r, cx, cy + 1.6 * r), fill=TARGET, width=s)
+            else:
+                self._edge_pointer(draw, np.array([cx, cy]), image.size, 3 * r)
         if s > 1:
             image = image.reduce(s)
         if self.width >= 128:
             ImageDraw.Draw(image).text((6, 4), f"t = {pose.time:.2f} s", fill=TEXT,
                                        font=self._font)
         return np.asarray(image)
+
+    def _draw_velocity_field(self, draw, project, pose: Scene, field: dict, s: int) -> None:
+        """Arrows of ``field`` (``points``, ``vectors``: (n, 3) m and m/s, ground
+        frame) on the ground; from the side or front only near the root's plane."""
+        points = np.array(field["points"], dtype=float).reshape(-1, 3)
+        vectors = np.array(field["vectors"], dtype=float).reshape(-1, 3)
+        points[:, 1] = self._ground
+        if self.camera != "top":
+            near = np.abs((points - pose.root) @ self._axes[2]) <= ARROW_SLICE
+            points, vectors = points[near], vectors[near]
+            points[:, 1] -= ARROW_BELOW  # on the ground band, clear of the ground line
+        starts, ends = project(points), project(points + ARROW_TIME * vectors)
+        for start, end in zip(starts, ends):
+            self._arrow(draw, start, end, FIELD, s)
+
+    @staticmethod
+    def _arrow(draw, start: np.ndarray, end: np.ndarray, color, s: int) -> None:
+        length = float(np.linalg.norm(end - start))
+        if length < 2 * s:
+            return  # too short to show a direction
+        along = (end - start) / length
+        across = np.array([-along[1], along[0]])
+        head = min(0.35 * length, 8.0 * s)
+        draw.line((*start, *(end - 0.5 * head * along)), fill=color, width=2 * s)
+        base = end - head * along
+        draw.polygon([tuple(end), tuple(base + 0.45 * head * across),
+                      tuple(base - 0.45 * head * across)], fill=color)
+
+    @staticmethod
+    def _edge_pointer(draw, point: np.ndarray, size: tuple[int, int], length: float) -> None:
+        """An arrowhead just inside the frame's edge, pointing at ``point`` outside it."""
+        centre = np.array(size, dtype=float) / 2
+        offset = point - centre
+        # shrink the offset onto the frame, a margin inside its edge
+        scale = min((centre[k] - length) / abs(offset[k]) for k in (0, 1) if offset[k] != 0)
+        tip = centre + scale * offset
+        along = offset / np.linalg.norm(offset)
+        across = np.array([-along[1], along[0]])
+        base = tip - length * along
+        draw.polygon([tuple(tip), tuple(base + 0.5 * length * across),
+                      tuple(base - 0.5 * length * across)], fill=TARGET)
 
     # ----------------------------------------------------- primitives
     def _ground_row(self) -> float | None:

@@ -11,6 +11,7 @@ from osim.tasks.crouch import HumanCrouch
 from osim.tasks.gait import HumanGait
 from osim.tasks.human import HumanTask
 from osim.tasks.jump import HumanJump
+from osim.tasks.l2m2019 import L2M2019
 from osim.tasks.l2run import L2Run
 from osim.tasks.prosthetics import Prosthetics
 from osim.tasks.stand import HumanStand
@@ -23,8 +24,9 @@ TASKS: dict[str, type[Task]] = {
     "Gait": HumanGait,
     "L2Run": L2Run,
     "Prosthetics": Prosthetics,
+    "L2M2019": L2M2019,
 }
 
 __all__ = ["TASKS", "Task", "ObsEntry", "ModelTask", "ArmReach", "HumanTask",
            "HumanStand", "HumanCrouch", "HumanJump", "HumanGait", "L2Run",
-           "Prosthetics"]
+           "Prosthetics", "L2M2019"]
