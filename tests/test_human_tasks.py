@@ -281,3 +281,19 @@ def test_classic_tutorial_loop(name):
         assert observation.shape == (54,) and np.all(np.isfinite(observation))
         assert isinstance(reward, float) and isinstance(done, bool) and "reward_terms" in info
     assert env.istep == 5
+
+
+def test_walking_start_is_mid_stride_and_moving(engine):
+    from osim.tasks.human import WALKING_START
+
+    env = OsimGymEnv("Gait", engine=engine, init_pose="walking")
+    env.reset(seed=0)
+    for name, value in WALKING_START["coordinates"].items():
+        assert env.sim.coordinate(name) == pytest.approx(value)
+    speeds = dict(zip(env.sim.coordinate_names, env.sim.coordinate_speeds()))
+    assert speeds["pelvis_tx"] == pytest.approx(1.7)
+    standing = OsimGymEnv("Gait", engine=engine)
+    standing.reset(seed=0)
+    assert standing.sim.coordinate("hip_flexion_r") == 0.0
+    with pytest.raises(ValueError, match="init_pose must be one of"):
+        OsimGymEnv("Gait", init_pose="running")

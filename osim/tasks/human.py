@@ -32,6 +32,19 @@ JOINTS = ("hip_flexion_r", "knee_angle_r", "ankle_angle_r",
 JOINT_LABELS = ("hip_r", "knee_r", "ankle_r", "hip_l", "knee_l", "ankle_l")
 BODIES = ("head", "pelvis", "torso", "toes_l", "toes_r", "talus_l", "talus_r")
 
+# A mid-stride start for walking controllers: the right leg ahead about to land,
+# the left behind in early swing, the pelvis pitched forward and moving at
+# 1.7 m/s: the start of the Learn-to-Move 2019 reflex example, with the pelvis
+# lowered to this model's legs (right heel 3.5 mm above the ground, as there).
+WALKING_START = {
+    "coordinates": {"pelvis_tilt": -0.2012303881285583, "pelvis_ty": 0.8824,
+                    "hip_flexion_r": 0.6952390849304798, "knee_angle_r": -0.3231075259785814,
+                    "ankle_angle_r": -0.1709011708233401, "hip_flexion_l": 0.052823239143419,
+                    "knee_angle_l": -0.8041966456860847, "ankle_angle_l": 0.1745329251994329},
+    "speeds": {"pelvis_tx": 1.7},
+}
+INIT_POSES = ("standing", "walking")
+
 COMMON_DOC = """
     Actions: 18 muscle excitations in [0, 1], in the order of
     ``muscle_activation`` below. With ``symmetric=True``, 9 excitations
@@ -66,15 +79,19 @@ COMMON_DOC = """
     Initial state: the model's default standing pose (pelvis_tilt -0.05 rad,
     pelvis_ty 0.91 m, all joint angles 0, lumbar_extension locked at
     -0.139626 rad), zero speeds, muscles in equilibrium at zero excitation.
-    With ``reset_noise_scale=s > 0``, ``U(-s, s)`` drawn from the env's seeded
-    RNG is added to each of the 9 unlocked coordinates (rad or m).
+    ``init_pose="walking"`` starts mid-stride instead (`WALKING_START`: right
+    leg ahead, left leg in early swing, pelvis pitched 11.5 deg forward and
+    moving forward at 1.7 m/s), for walking controllers. With
+    ``reset_noise_scale=s > 0``, ``U(-s, s)`` drawn from the env's seeded RNG
+    is added to each of the 9 unlocked coordinates (rad or m).
 
     Termination: ``pelvis_ty < min_pelvis_height``; truncation after
     ``max_episode_steps`` steps of ``step_size`` s.
 
     Options: the reward and termination ``parameters`` named above (defaults:
     the original values), ``symmetric`` (bool; None takes the task's default) and
-    ``reset_noise_scale`` (float >= 0, default 0).
+    ``reset_noise_scale`` (float >= 0, default 0), ``init_pose`` (``"standing"``,
+    the default, or ``"walking"``).
     """
 
 
@@ -108,12 +125,15 @@ class HumanTask(Task):
             cls.__doc__ = cls.__doc__.rstrip() + "\n" + COMMON_DOC
 
     def __init__(self, symmetric: bool | None = None, reset_noise_scale: float = 0.0,
-                 **parameters: float):
+                 init_pose: str = "standing", **parameters: float):
         super().__init__(**parameters)
         if symmetric is not None and not isinstance(symmetric, (bool, np.bool_)):
             raise TypeError(f"symmetric must be a bool or None, got {symmetric!r}")
         self.symmetric = self.SYMMETRIC if symmetric is None else bool(symmetric)
         self.reset_noise_scale = non_negative_number("reset_noise_scale", reset_noise_scale)
+        if init_pose not in INIT_POSES:
+            raise ValueError(f"init_pose must be one of {INIT_POSES}, got {init_pose!r}")
+        self.init_pose = init_pose
         self.layout: _Layout | None = None  # set by bind()
 
     # ----------------------------------------------------------- layout
@@ -150,12 +170,15 @@ class HumanTask(Task):
     # ---------------------------------------------------------- episode
     def reset(self, sim: Engine, rng: np.random.Generator, **options: Any) -> None:
         self.episode = {}
-        pose = None
+        pose, speeds = None, None
+        if self.init_pose == "walking":
+            pose = {**self.layout.default_pose, **WALKING_START["coordinates"]}
+            speeds = WALKING_START["speeds"]
         if self.reset_noise_scale > 0.0:
-            default = self.layout.default_pose
-            noise = rng.uniform(-self.reset_noise_scale, self.reset_noise_scale, len(default))
-            pose = {name: value + n for (name, value), n in zip(default.items(), noise)}
-        sim.reset(coordinates=pose)
+            start = pose or self.layout.default_pose
+            noise = rng.uniform(-self.reset_noise_scale, self.reset_noise_scale, len(start))
+            pose = {name: value + n for (name, value), n in zip(start.items(), noise)}
+        sim.reset(coordinates=pose, speeds=speeds)
 
     def terminated(self, sim: Engine) -> bool:
         return self.pelvis_height(sim) < self.min_pelvis_height

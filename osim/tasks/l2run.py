@@ -87,8 +87,9 @@ class L2Run(HumanTask):
 
     def __init__(self, difficulty: int = 2, max_obstacles: int = 3,
                  symmetric: bool | None = None, reset_noise_scale: float = 0.0,
-                 **parameters: float):
-        super().__init__(symmetric=symmetric, reset_noise_scale=reset_noise_scale, **parameters)
+                 init_pose: str = "standing", **parameters: float):
+        super().__init__(symmetric=symmetric, reset_noise_scale=reset_noise_scale,
+                         init_pose=init_pose, **parameters)
         self.difficulty = self._check_difficulty(difficulty)
         if (isinstance(max_obstacles, bool) or not isinstance(max_obstacles, (int, np.integer))
                 or max_obstacles < 0):

@@ -534,11 +534,15 @@ def make_env(config_or_env_name: TrainConfig | str, env_kwargs: dict | None = No
 
 
 # ---------------------------------------------------------------------- evaluation
-def evaluate(policy: Policy, env_name: str, env_kwargs: dict | None = None, episodes: int = 5,
-             seed: int = 0, video: str | Path | None = None, progress: bool = False
-             ) -> list[float]:
+def evaluate(policy: Policy | Callable[[gymnasium.Env], Callable], env_name: str,
+             env_kwargs: dict | None = None, episodes: int = 5, seed: int = 0,
+             video: str | Path | None = None, progress: bool = False) -> list[float]:
     """Total reward of each of `episodes` episodes of `policy` (episode ``i`` reset with
-    ``seed + i``). With `video`, the episodes are rendered and saved there (.mp4/.gif)."""
+    ``seed + i``). With `video`, the episodes are rendered and saved there (.mp4/.gif).
+
+    `policy` is a `Policy`, or a factory ``env -> (observation -> action)`` called
+    once with the evaluation env (a controller that reads the engine, such as
+    ``osim.control.reflex``)."""
     if int(episodes) < 1:
         raise ValueError(f"episodes must be positive, got {episodes!r}")
     stride = 0  # no frames
@@ -550,10 +554,11 @@ def evaluate(policy: Policy, env_name: str, env_kwargs: dict | None = None, epis
     frames: list[np.ndarray] = []
     totals: list[float] = []
     try:
+        act = policy.act if isinstance(policy, Policy) else policy(env)
         from tqdm.auto import tqdm
 
         for i in tqdm(range(int(episodes)), disable=not progress, leave=False, unit="episode"):
-            episode_frames, total = record_episode(env, policy.act, seed=int(seed) + i,
+            episode_frames, total = record_episode(env, act, seed=int(seed) + i,
                                                    frame_every=stride)
             frames.extend(episode_frames)
             totals.append(total)
