@@ -175,12 +175,15 @@ TUTORIALS = textwrap.dedent("""
 """)
 
 
-def test_the_original_tutorials_run_as_written_headless(tmp_path):
+def test_the_original_tutorials_run_as_written_headless_and_quiet(tmp_path):
     environment = {k: v for k, v in os.environ.items() if k != "DISPLAY"}
     environment["PYTHONPATH"] = REPO
     result = subprocess.run([sys.executable, "-c", TUTORIALS], cwd=tmp_path, env=environment,
                             capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr
+    assert "[info]" not in result.stdout + result.stderr
+    assert result.stderr.count("no display") == 1  # warned once, then ran headless
+    assert list(tmp_path.iterdir()) == []  # no opensim.log in the user's folder
     lines = result.stdout.splitlines()
     assert lines[0] == "straight after construction: 200 steps"
     assert lines[1].startswith("Total reward ") and float(lines[1].split()[-1]) > 0
