@@ -27,12 +27,13 @@ CASES = {  # label -> (task, env options)
     "HUMAN Gait": ("Gait", {}),
 }
 CONTACT = 0.05  # body weights
+GIF_EVERY = 5  # control steps per GIF frame: 20 frames/s, real time
 
 
 def walk(task: str, options: dict, seconds: float, preset: str, engine: str,
-         gif_every: int = 0) -> tuple[dict, list[np.ndarray]]:
+         gif_every: int = 0, gif_size: int = 320) -> tuple[dict, list[np.ndarray]]:
     env = OsimGymEnv(task, preset=preset, engine=engine, init_pose="walking",
-                     **options)
+                     width=gif_size, height=gif_size, **options)
     observation, _ = env.reset(seed=0)
     sim = env.sim
     policy = reflex(env)
@@ -76,14 +77,14 @@ def main() -> None:
         task, options = CASES[label]
         gif = args.gif if label == "HUMAN Gait" else None
         result, frames = walk(task, options, args.seconds, args.preset, args.engine,
-                              gif_every=4 if gif else 0)
+                              gif_every=GIF_EVERY if gif else 0)
         print(f"{label:12s} {result['distance']:12.2f} {result['speed']:11.2f} "
               f"{result['footsteps']:9d} {result['seconds']:8.2f}  "
               f"{'yes' if result['fell'] else 'no ':4s} {result['steps/s']:11.0f}", flush=True)
         if gif:
             from osim.render.video import save_video
 
-            save_video(frames, gif, fps=25)
+            save_video(frames, gif, fps=100 / GIF_EVERY)
             print(f"wrote {gif} ({len(frames)} frames)")
 
 
