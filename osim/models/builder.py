@@ -509,13 +509,23 @@ def add_contact_sphere(model: opensim.Model, name: str, body: str, radius: float
         radius, vec3(location), get_frame(model, body), name))
 
 
+@dataclass(frozen=True)
+class HuntCrossleyParams:
+    """A Hunt-Crossley contact's figures: stiffness (Pa), dissipation (s/m),
+    friction coefficients and the slip velocity (m/s) below which friction fades."""
+
+    stiffness: float
+    dissipation: float
+    static_friction: float
+    dynamic_friction: float
+    viscous_friction: float
+    transition_velocity: float
+
+
 def add_hunt_crossley_force(model: opensim.Model, name: str, geometry: tuple[str, ...] | list[str],
                             params) -> opensim.HuntCrossleyForce:
-    """A HuntCrossleyForce between the named contact ``geometry``.
-
-    ``params`` has ``stiffness``, ``dissipation``, ``static_friction``,
-    ``dynamic_friction``, ``viscous_friction`` and ``transition_velocity``.
-    """
+    """A HuntCrossleyForce between the named contact ``geometry`` (``params``: a
+    `HuntCrossleyParams`)."""
     force = opensim.HuntCrossleyForce()
     force.setName(name)
     for g in geometry:

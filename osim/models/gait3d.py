@@ -55,6 +55,7 @@ from osim.models.builder import (
     ContactSphereRow,
     CoordinateSpec,
     HalfSpaceRow,
+    HuntCrossleyParams,
     LimitRow,
     PointRow,
     TransformAxisSpec,
@@ -251,17 +252,10 @@ PROSTHETIC_FOOT_SPHERES = (
 )
 
 
-@dataclass(frozen=True)
-class ContactParams:
-    stiffness: float = 500000.0
-    dissipation: float = 1.0
-    static_friction: float = 0.8
-    dynamic_friction: float = 0.8
-    viscous_friction: float = 0.0
-    transition_velocity: float = 0.1
-
-
-FOOT_CONTACT = ContactParams()  # both feet and the prosthetic foot
+# both feet and the prosthetic foot
+FOOT_CONTACT = HuntCrossleyParams(stiffness=500000.0, dissipation=1.0, static_friction=0.8,
+                                  dynamic_friction=0.8, viscous_friction=0.0,
+                                  transition_velocity=0.1)
 
 LEG_LIMITS = (
     LimitRow("HipLimit", "hip_flexion", 20.0, 120.0, 20.0, -30.0, 0.25, 10.0),

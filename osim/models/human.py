@@ -35,6 +35,7 @@ import opensim
 from osim.models.builder import (
     ContactSphereRow,
     HalfSpaceRow,
+    HuntCrossleyParams,
     LimitRow,
     MuscleParams,
     PointRow,
@@ -114,12 +115,7 @@ class FootContactRow:
 
     name: str  # "foot" -> "foot_r" / "foot_l"
     spheres: tuple[str, ...]
-    stiffness: float
-    dissipation: float
-    static_friction: float
-    dynamic_friction: float
-    viscous_friction: float
-    transition_velocity: float
+    params: HuntCrossleyParams
 
 
 # ----------------------------------------------------------------------------
@@ -322,11 +318,9 @@ FOOT_SPHERES = (
     ContactSphereRow("heel", "calcn", 0.05, (0.03, 0.04, 0.0)),
     ContactSphereRow("toe", "toes", 0.05, (0.03, 0.04, 0.0)),
 )
-FOOT_CONTACT = FootContactRow(
-    "foot", ("heel", "toe"), stiffness=600000.0, dissipation=1.5,
-    static_friction=0.8, dynamic_friction=0.8, viscous_friction=0.0,
-    transition_velocity=0.1,
-)
+FOOT_CONTACT = FootContactRow("foot", ("heel", "toe"), HuntCrossleyParams(
+    stiffness=600000.0, dissipation=1.5, static_friction=0.8, dynamic_friction=0.8,
+    viscous_friction=0.0, transition_velocity=0.1))
 LEG_LIMITS = (
     LimitRow("HipLimit", "hip_flexion", 20.0, 120.0, 20.0, -30.0, 0.25, 10.0),
     LimitRow("KneeLimit", "knee_angle", 20.0, 10.0, 20.0, -140.0, 0.25, 10.0),
@@ -544,13 +538,13 @@ def build(muscle_model: str = "thelen2003", height: float | None = None,
     for side in SIDES:
         c = FOOT_CONTACT
         add_hunt_crossley_force(model, f"{c.name}_{side}",
-                                (PLATFORM.name, *(f"{side}_{s}" for s in c.spheres)), c)
+                                (PLATFORM.name, *(f"{side}_{s}" for s in c.spheres)), c.params)
 
     add_leg_limits(model, LEG_LIMITS, SIDES)
 
     model.finalizeConnections()
     if obstacles:
         add_obstacles(model, obstacles, [f"{side}_{s.name}" for side in SIDES
-                                         for s in FOOT_SPHERES], FOOT_CONTACT)
+                                         for s in FOOT_SPHERES], FOOT_CONTACT.params)
         model.finalizeConnections()
     return model

@@ -51,6 +51,8 @@ import numpy as np
 import opensim
 from numpy.polynomial import polynomial
 
+from osim.models.builder import HuntCrossleyParams
+
 DEFAULT_TIMESTEP = 0.005  # s
 POLYNOMIAL_DEGREE = 4  # the most MuJoCo's equality/joint polynomial takes
 # Samples of a coupled axis over its coordinate's range: the fit's and the
@@ -159,8 +161,8 @@ class ContactPlane:
     normal: np.ndarray
 
 
-@dataclass
-class HuntCrossleyContact:
+@dataclass(frozen=True)
+class HuntCrossleyContact(HuntCrossleyParams):
     """One HuntCrossleyForce's parameter set, kept for the engine (the MJCF uses
     MuJoCo's default contact parameters). ``pairs``: the geometry pairs it
     acts between, each a MuJoCo contact pair: those of its geometries that can
@@ -169,12 +171,6 @@ class HuntCrossleyContact:
     force: str
     geometry: tuple[str, ...]
     pairs: tuple[tuple[str, str], ...]
-    stiffness: float
-    dissipation: float
-    static_friction: float
-    dynamic_friction: float
-    viscous_friction: float
-    transition_velocity: float
 
 
 @dataclass
@@ -605,10 +601,12 @@ def _hunt_crossley_contacts(model: opensim.Model,
             pairs = tuple((a, b) for a, b in combinations(geometry, 2)
                           if rigid_groups[a] != rigid_groups[b])
             contacts.append(HuntCrossleyContact(
-                force.getName(), geometry, pairs, _property(p, "stiffness"),
-                _property(p, "dissipation"), _property(p, "static_friction"),
-                _property(p, "dynamic_friction"), _property(p, "viscous_friction"),
-                _property(force, "transition_velocity")))
+                force=force.getName(), geometry=geometry, pairs=pairs,
+                stiffness=_property(p, "stiffness"), dissipation=_property(p, "dissipation"),
+                static_friction=_property(p, "static_friction"),
+                dynamic_friction=_property(p, "dynamic_friction"),
+                viscous_friction=_property(p, "viscous_friction"),
+                transition_velocity=_property(force, "transition_velocity")))
     return contacts
 
 
