@@ -314,7 +314,7 @@ def test_init_pose_is_written_by_coordinate_name(engine):
 def test_footsteps_and_round_1_reward_against_own_accounting(engine):
     env = _env(engine, difficulty=1)
     env.reset(seed=2, options={"init_pose": STRIDE_POSE})
-    task, sim = env.task, env.sim
+    task = env.task
     body_weight = MASS * G
     previous = {"r": True, "l": True}  # the initial stance is not a footstep
     footsteps, detected_before = 0, False

@@ -16,8 +16,9 @@ from osim.control.reflex import (
     Sensors,
 )
 
-# Parameter table per task and mode (osim/control/params/<name>.json).
-DEFAULT_PARAMETERS = {("L2M2019", "2D"): "l2m2019_2d", ("L2M2019", "3D"): "l2m2019_3d",
+# Parameter table per model and mode (osim/control/params/<name>.json): the 3D
+# gait model is L2M2019's, the planar HUMAN model the Gait task's.
+DEFAULT_PARAMETERS = {("gait3d", "2D"): "l2m2019_2d", ("gait3d", "3D"): "l2m2019_3d",
                       ("human", "2D"): "human_2d"}
 
 
@@ -36,8 +37,7 @@ def reflex(env, parameters: str | ReflexParameters | None = None):
     sim, task = base.sim, base.task
     planar = "hip_adduction_r" not in sim.default_coordinates()  # absent or locked
     if parameters is None:
-        key = (type(task).__name__ if type(task).__name__ == "L2M2019" else task.model,
-               "2D" if planar else "3D")
+        key = (task.model, "2D" if planar else "3D")
         if key not in DEFAULT_PARAMETERS:
             raise ValueError(f"no reflex parameters for {key[0]} in {key[1]}; "
                              f"choose one of {sorted(DEFAULT_PARAMETERS.values())}")

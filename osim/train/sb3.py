@@ -33,7 +33,6 @@ from __future__ import annotations
 import inspect
 import io
 import math
-from pathlib import Path
 from typing import Any
 
 import numpy as np

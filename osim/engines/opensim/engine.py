@@ -207,7 +207,7 @@ class OpenSimEngine(Engine):
         self.reset()
 
         # What adjust_model changes, as built.
-        self._built_max_force = np.array([m.getMaxIsometricForce() for m in self.muscles])
+        self._built_max_force = self.max_isometric_forces()
         self._obstacle_slots = self._find_obstacle_slots()
         self._obstacles: tuple = ()  # rows placed; the slots are built parked
         self._limit_forces: dict[str, opensim.CoordinateLimitForce] = {}
@@ -341,10 +341,6 @@ class OpenSimEngine(Engine):
         """The settings in use, whether from a preset or given one by one."""
         return Preset(self.integrator, self.accuracy, self.max_step_size)
 
-    @property
-    def num_muscles(self) -> int:
-        return len(self.muscles)
-
     def reset(self, coordinates: dict[str, float] | None = None,
               speeds: dict[str, float] | None = None) -> None:
         """Back to the model's default pose (or the given one), muscles in equilibrium."""
@@ -452,9 +448,6 @@ class OpenSimEngine(Engine):
     def coordinate_accelerations(self) -> np.ndarray:
         self.model.realizeAcceleration(self.state)
         return np.array([c.getAccelerationValue(self.state) for c in self.coordinates])
-
-    def coordinate(self, name: str) -> float:
-        return float(self._y()[self._q_idx[self.coordinate_names.index(name)]])
 
     def muscle_activations(self) -> np.ndarray:
         if self._activation_idx is not None:
