@@ -14,6 +14,7 @@ from osim.engines.base import Bone, Engine, ModelSpec, Scene, SimState, Simulati
 
 ENGINES: dict[str, str] = {
     "opensim": "osim.engines.opensim.engine:OpenSimEngine",  # the reference physics
+    "mujoco": "osim.engines.mujoco.engine:MuJoCoEngine",  # the same models, ~50x faster
 }
 DEFAULT_ENGINE = "opensim"
 

@@ -209,7 +209,10 @@ def configure_contacts(skeleton: Skeleton, mj_model: mujoco.MjModel) -> ContactM
             if geoms not in pair_ids:
                 raise ValueError(f"model {skeleton.model_name!r}: no MuJoCo contact pair "
                                  f"{geoms[0]!r}-{geoms[1]!r} for force {contact.force!r}")
-    standing_load = weight / sum(len(contact.pairs) for contact in skeleton.contacts)
+    n_pairs = sum(len(contact.pairs) for contact in skeleton.contacts)
+    if n_pairs == 0:  # nothing touches (the ARM): no pairs to set
+        return ContactModel(mj_model, [], list(dict.fromkeys(c.force for c in skeleton.contacts)))
+    standing_load = weight / n_pairs
     fitted = [_FittedPair(mj_model, pair_ids[geoms], contact, _effective_radius(skeleton, *geoms),
                           weight, standing_load)
               for contact in skeleton.contacts for geoms in contact.pairs]

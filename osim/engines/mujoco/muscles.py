@@ -72,6 +72,7 @@ class RigidTendonForces(NamedTuple):
     fiber_velocity: np.ndarray  # m/s, lengthening positive
     fiber_force: np.ndarray  # N, along the fiber
     tendon_force: np.ndarray  # N, what the path applies to the skeleton
+    damping: np.ndarray | None = None  # N s/m: d tendon_force / d musculotendon speed
 
 
 class CompliantTendonDynamics(NamedTuple):
@@ -252,6 +253,20 @@ class ThelenMuscles:
         fv = (_ONE + numerator_slope * on_curve) / (_ONE + denominator_slope * on_curve)
         return fv + np.maximum(velocity - self._fv_extrap_velocity, _ZERO) / self._fv_extrap_velocity_per_fv
 
+    def force_velocity_slope(self, activation, norm_fiber_velocity):
+        """d `force_velocity` / d norm_fiber_velocity (``activation`` clamped)."""
+        scale = _speed_scale(activation)
+        velocity = norm_fiber_velocity / scale
+        on_curve = np.minimum(np.maximum(velocity, _MINUS_ONE), self._fv_extrap_velocity)
+        shortening = on_curve <= _ZERO
+        numerator_slope = np.where(shortening, _ONE, self._eccentric_base)
+        denominator_slope = np.where(shortening, self._minus_inverse_af, self._eccentric_factor)
+        denominator = _ONE + denominator_slope * on_curve
+        slope = (numerator_slope - denominator_slope) / (denominator * denominator)
+        slope = np.where(velocity < _MINUS_ONE, _ZERO, slope)
+        slope = np.where(velocity > self._fv_extrap_velocity, 1.0 / self._fv_extrap_velocity_per_fv, slope)
+        return slope / scale
+
     def cos_pennation(self, fiber_length):
         """cos(pennation) at a fiber length (held at the maximum pennation angle below
         the minimum fiber length)."""
@@ -265,8 +280,11 @@ class ThelenMuscles:
         return np.sqrt(_ONE - sin_squared)
 
     # ------------------------------------------------------------- rigid tendon
-    def rigid_tendon(self, activation, mt_length, mt_velocity) -> RigidTendonForces:
-        """Forces with the tendon at slack length, from musculotendon length and speed."""
+    def rigid_tendon(self, activation, mt_length, mt_velocity,
+                     with_damping: bool = False) -> RigidTendonForces:
+        """Forces with the tendon at slack length, from musculotendon length and
+        speed; ``with_damping`` adds d(tendon force)/d(speed), the force-velocity
+        curve's slope seen along the path (cos(pennation) held at its value)."""
         a = self.clamp_activation(activation)
         along_tendon = mt_length - self.tendon_slack_length
         at_minimum = along_tendon < self._minimum_fiber_length_along_tendon
@@ -283,7 +301,13 @@ class ThelenMuscles:
         # As OpenSim's inextensible-tendon force: nothing active at the minimum length.
         active = np.where(at_minimum, _ZERO, a * active_fl * fv)
         fiber_force = (active + passive_fl) * self.max_isometric_force
-        return RigidTendonForces(fiber_length, fiber_velocity, fiber_force, fiber_force * cos_pennation)
+        damping = None
+        if with_damping:
+            slope = self.force_velocity_slope(a, fiber_velocity * self._inverse_max_fiber_speed)
+            damping = np.where(at_minimum, _ZERO, a * active_fl * slope * self.max_isometric_force
+                               * cos_pennation * cos_pennation * self._inverse_max_fiber_speed)
+        return RigidTendonForces(fiber_length, fiber_velocity, fiber_force,
+                                 fiber_force * cos_pennation, damping)
 
     # --------------------------------------------------------- compliant tendon
     def compliant_tendon(self, activation, fiber_length, excitation, mt_length) -> CompliantTendonDynamics:

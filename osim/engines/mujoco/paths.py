@@ -86,6 +86,8 @@ ROOT_OVERHEAD_TERMS = 400
 # Central-difference step (rad or m) where OpenSim's moment arm fails.
 FINITE_DIFFERENCE_STEP = 1e-6
 FORMAT_VERSION = 1
+# Fitted ranges reach this fraction of each coordinate's range beyond either end.
+RANGE_MARGIN = 0.1
 
 
 # ----------------------------------------------------------------- OpenSim
@@ -104,8 +106,13 @@ class _PathProbe:
         self.muscles = list(self.model.getMuscles())
         self.coordinate_names = [c.getName() for c in self.coordinates]
         self.muscle_names = [m.getName() for m in self.muscles]
-        self.lower = np.array([c.getRangeMin() for c in self.coordinates])
-        self.upper = np.array([c.getRangeMax() for c in self.coordinates])
+        # Joints go past their ranges (limit forces only start there, and stop
+        # them softly): fit a margin beyond, where OpenSim's paths can change
+        # abruptly (the ARM's BRA moment arm jumps by 36 mm at full elbow extension).
+        low = np.array([c.getRangeMin() for c in self.coordinates])
+        high = np.array([c.getRangeMax() for c in self.coordinates])
+        self.lower = low - RANGE_MARGIN * (high - low)
+        self.upper = high + RANGE_MARGIN * (high - low)
         self.default = np.array([c.getDefaultValue() for c in self.coordinates])
         self.free = np.array([not c.getDefaultLocked() for c in self.coordinates])
 

@@ -558,11 +558,24 @@ class OpenSimEngine(Engine):
     def ground_reaction_forces(self) -> dict[str, np.ndarray]:
         self.model.realizeDynamics(self.state)
         forces = {}
-        for force in self._contact_forces:
+        for force, ground in zip(self._contact_forces, self._ground_columns()):
             values = force.getRecordValues(self.state)
-            # recorded as the force on the ground: the model feels the opposite
-            forces[force.getName()] = -np.array([values.get(i) for i in range(3)])
+            # recorded per body, the ground's among them: the model feels the opposite
+            forces[force.getName()] = -np.array([values.get(i) for i in range(ground, ground + 3)])
         return forces
+
+    def _ground_columns(self) -> list[int]:
+        """Where each contact force records its force on the ground: its bodies
+        come in the order of its geometries (an obstacle's force lists the foot first)."""
+        if getattr(self, "_ground_column_cache", None) is None:
+            ground = self.model.getGround().getName()
+            columns = []
+            for force in self._contact_forces:
+                labels = force.getRecordLabels()
+                names = [labels.get(i) for i in range(labels.getSize())]
+                columns.append(names.index(f"{force.getName()}.{ground}.force.X"))
+            self._ground_column_cache = columns
+        return self._ground_column_cache
 
     def musculotendon_lengths(self) -> np.ndarray:
         self.model.realizePosition(self.state)

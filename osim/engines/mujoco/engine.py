@@ -1,0 +1,712 @@
+"""The MuJoCo engine: OpenSim's models and muscles on MuJoCo's multibody
+dynamics and soft contact, behind the same `osim.engines.Engine` interface.
+
+What runs where (see the package's modules for each part and its measured
+agreement with OpenSim):
+
+- MuJoCo integrates the skeleton (`convert`) and the foot contact (`contact`);
+- muscles are OpenSim's Thelen 2003 equations in numpy (`muscles`) with a
+  rigid tendon, on path geometry fitted to OpenSim's paths (`paths`); their
+  forces and the coordinate-limit forces and springs (`forces`) enter MuJoCo
+  as generalized forces (``qfrc_applied``), recomputed at every MuJoCo step;
+- activation dynamics are integrated here, exactly for the step's constant
+  excitation in two exponential half steps.
+
+A control step is ``step_size / timestep`` MuJoCo steps. Each MuJoCo step
+evaluates the forces at the current state, runs ``mj_forward`` and then the
+integrator alone (``mj_implicit``), so that after a control step every
+reading (accelerations and contact forces included) belongs to the state it
+ends in, and a snapshot (positions, velocities, activations and the
+constraint solver's warm start) replays bit for bit.
+
+Muscle damping: a rigid tendon's force-velocity slope is a stiff damper on
+light segments (the foot about the ankle: rates of thousands per second),
+more than an explicit 5 ms step holds. Its diagonal in joint space is
+handed to MuJoCo as joint damping, which MuJoCo's implicit integrators treat
+implicitly, and the same damping force is added back to the applied forces:
+the force is unchanged, its integration stable.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from typing import NamedTuple
+
+import mujoco
+import numpy as np
+
+from osim.checks import check_action, positive_number
+from osim.engines.base import Bone, Engine, ModelSpec, Scene, SimState, SimulationError
+from osim.engines.mujoco.build import MujocoBuild, build
+
+# Same limit as the OpenSim engine: speeds past this (rad/s or m/s) are a
+# diverged simulation, not motion.
+MAX_SPEED = 1e3
+
+INTEGRATORS = {
+    "implicitfast": mujoco.mjtIntegrator.mjINT_IMPLICITFAST,
+    "implicit": mujoco.mjtIntegrator.mjINT_IMPLICIT,
+    "euler": mujoco.mjtIntegrator.mjINT_EULER,
+}
+# "compliant": OpenSim's Thelen muscle (elastic tendon, fiber length a state);
+# "rigid": the tendon held at its slack length (activation the only state).
+TENDONS = ("compliant", "rigid")
+OPENSIM_INTEGRATORS = ("rk-merson", "rk-feldberg", "rk3", "rk2", "semi-explicit-euler",
+                       "explicit-euler", "verlet", "cpodes")
+
+
+class Preset(NamedTuple):
+    """MuJoCo settings: the integrator (a key of `INTEGRATORS`) and its step (s)."""
+
+    integrator: str
+    timestep: float
+
+
+# The presets share the OpenSim engine's names so that `preset=` means the same
+# trade-off on both engines. The contact's stiffness is tied to the timestep
+# (see `contact`): smaller steps, stiffer (closer to Hunt-Crossley) contact.
+PRESETS = {
+    "accurate": Preset("implicitfast", 0.001),
+    "default": Preset("implicitfast", 0.005),
+    "fast": Preset("implicitfast", 0.005),
+}
+
+
+class MuJoCoEngine(Engine):
+    """An OpenSim model converted to MuJoCo, driven by one excitation per muscle.
+
+    Args:
+        model: an ``opensim.Model`` (read, not changed) or the path of an
+            ``.osim`` file made of the elements the converter supports.
+        step_size: control step in seconds; excitations are held over a step.
+        preset: ``"accurate"`` (1 ms MuJoCo steps), ``"default"`` or ``"fast"`` (5 ms).
+        integrator: a key of `INTEGRATORS`; default from the preset.
+        timestep: MuJoCo's step (s), rounded down to divide ``step_size``;
+            default from the preset, capped by ``max_step_size``.
+        accuracy, restart_each_step, verbose: OpenSim's settings; accepted so
+            that one env configuration runs on both engines. MuJoCo steps at a
+            fixed timestep and always replays a snapshot bit for bit.
+        visualize: open MuJoCo's viewer when a display exists.
+        use_cache: keep fitted muscle paths on disk (see `build.path_cache_dir`).
+    """
+
+    name = "mujoco"
+
+    @classmethod
+    def from_spec(cls, spec: ModelSpec, *, muscle_model: str = "thelen2003",
+                  **settings) -> MuJoCoEngine:
+        from osim.engines.opensim.engine import load_model, model_from_spec
+
+        if muscle_model != "thelen2003":
+            raise ValueError(f"the MuJoCo engine runs Thelen 2003 muscles only, not {muscle_model!r}")
+        return cls(load_model(model_from_spec(spec, muscle_model)), **settings)
+
+    def __init__(self, model, *, step_size: float = 0.01, preset: str = "default",
+                 integrator: str | None = None, timestep: float | None = None,
+                 accuracy: float | None = None, max_step_size: float | None = None,
+                 restart_each_step: bool = True, visualize: bool = False,
+                 verbose: bool = False, tendon: str = "rigid", use_cache: bool = True):
+        from osim.engines.opensim.engine import load_model
+
+        if preset not in PRESETS:
+            raise ValueError(f"unknown preset {preset!r}; choose one of {sorted(PRESETS)}")
+        chosen = PRESETS[preset]
+        self.preset = preset
+        self.integrator = integrator or chosen.integrator
+        if self.integrator in OPENSIM_INTEGRATORS:
+            raise ValueError(f"integrator {self.integrator!r} is OpenSim's; the MuJoCo engine's "
+                             f"are {sorted(INTEGRATORS)}")
+        if self.integrator not in INTEGRATORS:
+            raise ValueError(f"unknown integrator {self.integrator!r}; choose one of {sorted(INTEGRATORS)}")
+        if tendon not in TENDONS:
+            raise ValueError(f"unknown tendon {tendon!r}; choose one of {list(TENDONS)}")
+        self.tendon = tendon
+        if accuracy is not None:
+            positive_number("accuracy", accuracy)
+        self.step_size = positive_number("step_size", step_size)
+        wanted = positive_number("timestep", timestep) if timestep is not None else chosen.timestep
+        if max_step_size is not None:
+            wanted = min(wanted, positive_number("max_step_size", max_step_size))
+        self.substeps = max(1, int(np.ceil(self.step_size / wanted - 1e-9)))
+        self.timestep = self.step_size / self.substeps
+
+        self.opensim_model = load_model(model)  # our copy: the scene reads its geometry
+        try:
+            self.opensim_model.finalizeConnections()  # a copy's frames are not yet connected
+        except Exception as err:  # noqa: BLE001  (OpenSim's errors arrive as RuntimeError)
+            raise ValueError(f"OpenSim could not connect model "
+                             f"{self.opensim_model.getName()!r}: {err}") from None
+        self.built: MujocoBuild = build(self.opensim_model, self.timestep, use_cache=use_cache)
+        b = self.built
+        self.mj_model = b.mj_model
+        self.mj_model.opt.integrator = INTEGRATORS[self.integrator]
+        self.data = mujoco.MjData(self.mj_model)
+        self._scratch = mujoco.MjData(self.mj_model)  # marker_position_at
+        self.coordinate_names = list(b.coordinate_names)
+        self.body_names = list(b.body_names)
+        self.marker_names = list(b.marker_names)
+        self.muscle_names = list(b.muscles.names)
+        self._index()
+
+        self._built_max_force = b.muscles.max_isometric_force.copy()
+        self._obstacles: tuple = ()
+        self._obstacle_slots = self._find_obstacle_slots()
+        self._scene_layout = None
+        self.viewer = self._open_viewer(visualize)
+
+        self.excitations = np.zeros(self.num_muscles)
+        self.activations = b.default_activations.copy()
+        self.fiber_lengths_state = np.zeros(self.num_muscles)  # compliant tendons only
+        self.step_count = 0
+        self.reset()
+
+    # ------------------------------------------------------------------ set-up
+    def _index(self) -> None:
+        """Address arrays between OpenSim's names and MuJoCo's vectors."""
+        sk, m = self.built.skeleton, self.mj_model
+        coordinates = [sk.coordinates[name] for name in self.coordinate_names]
+        self._free = np.array([i for i, c in enumerate(coordinates) if not c.locked], dtype=np.intp)
+        self._qpos_address = np.array([coordinates[i].qpos_address for i in self._free], dtype=np.intp)
+        self._dof_address = np.array([coordinates[i].dof_address for i in self._free], dtype=np.intp)
+        self._scale = np.array([coordinates[i].scale for i in self._free])
+        self._default_q = np.array([c.default_value for c in coordinates])
+        self._body_ids = np.array([m.body(sk.bodies[name]).id for name in self.body_names], dtype=np.intp)
+        self._site_ids = {name: m.site(sk.markers[name]).id for name in self.marker_names}
+        self._body_mass = m.body_mass[self._body_ids].copy()
+        self._total_mass = float(self._body_mass.sum())
+        self._root_of = m.body_rootid[self._body_ids]
+        self._n = len(self.coordinate_names)
+        # dof -> coordinate column, for the damping's diagonal (free dofs only)
+        self._dof_damping_base = m.dof_damping.copy()
+
+    def _open_viewer(self, visualize: bool):
+        if not visualize:
+            return None
+        if not os.environ.get("DISPLAY"):
+            _warn_once("visualize=True but no display is available (DISPLAY is unset): running headless")
+            return None
+        try:
+            import mujoco.viewer
+
+            return mujoco.viewer.launch_passive(self.mj_model, self.data)
+        except Exception as err:  # noqa: BLE001  (any viewer failure: carry on headless)
+            _warn_once(f"MuJoCo's viewer failed ({err}): running headless")
+            return None
+
+    # ------------------------------------------------------------- stepping
+    @property
+    def time(self) -> float:
+        return float(self.data.time)
+
+    @property
+    def preset_settings(self) -> Preset:
+        return Preset(self.integrator, self.timestep)
+
+    def reset(self, coordinates: dict[str, float] | None = None,
+              speeds: dict[str, float] | None = None) -> None:
+        """Back to time 0 at the default pose (or the given one), at rest unless
+        ``speeds`` are given, activations at the muscles' defaults."""
+        sk = self.built.skeleton
+        for name in list(coordinates or {}) + list(speeds or {}):
+            if name not in sk.coordinates:
+                raise ValueError(f"no coordinate {name!r} in the model")
+        mujoco.mj_resetData(self.mj_model, self.data)
+        pose = {k: float(v) for k, v in (coordinates or {}).items()
+                if not sk.coordinates[k].locked}
+        sk.set_qpos(self.data.qpos, pose)
+        sk.set_qvel(self.data.qvel, {k: float(v) for k, v in (speeds or {}).items()
+                                     if not sk.coordinates[k].locked}, pose)
+        self.activations = self.built.default_activations.copy()
+        if self.tendon == "compliant":  # fibers at rest, balancing their tendons
+            lengths, _ = self.built.paths.evaluate(self._q())
+            self.fiber_lengths_state = self.built.muscles.equilibrium(self.activations, lengths)
+        self.set_excitations(np.zeros(self.num_muscles))
+        self.step_count = 0
+        self._settle()
+        self._show()
+
+    def set_excitations(self, excitations) -> np.ndarray:
+        values = np.clip(check_action(excitations, self.num_muscles, "excitations"), 0.0, 1.0)
+        self.excitations = values
+        return values
+
+    def step(self, excitations) -> None:
+        """Hold ``excitations`` for one control step (``substeps`` MuJoCo steps).
+
+        Raises:
+            ValueError: excitations of the wrong shape, or NaN/inf.
+            SimulationError: the state diverged; the state is left as it was.
+        """
+        u = self.set_excitations(excitations)
+        before = self.get_state()
+        self._check_speeds(self.data.qvel, "at")
+        m, d = self.mj_model, self.data
+        integrate = mujoco.mj_Euler if self.integrator == "euler" else mujoco.mj_implicit
+        h = self.timestep
+        with np.errstate(all="ignore"):
+            for _ in range(self.substeps):
+                integrate(m, d)
+                paths = self.built.paths.evaluate(self._q())
+                if self.tendon == "compliant":
+                    self.fiber_lengths_state = self._advance_fibers(paths[0], u, h)
+                self.activations = self._advance_activations(self.activations, u, h)
+                self._settle(paths)
+        bad = not (np.all(np.isfinite(d.qpos)) and np.all(np.isfinite(d.qvel)))
+        if bad or np.abs(d.qvel).max(initial=0.0) > MAX_SPEED:
+            qvel = d.qvel.copy()
+            self.set_state(before)  # the step never happened
+            if bad:
+                raise SimulationError(f"non-finite state after t={self.time + self.step_size:.3f}s")
+            self._raise_diverged(qvel, "after")
+        self.step_count += 1
+        self._show()
+
+    def _advance_activations(self, a, u, dt):
+        """Activation after ``dt`` at constant excitation ``u``: Thelen's
+        first-order law, its time constant taken at the midpoint."""
+        half = u + (a - u) * np.exp(-0.5 * dt / self._activation_tau(a, u))
+        return u + (a - u) * np.exp(-dt / self._activation_tau(half, u))
+
+    def _activation_tau(self, a, u):
+        muscles = self.built.muscles
+        clamped = muscles.clamp_activation(a)
+        speed_up = 0.5 + 1.5 * clamped
+        return np.where(u > clamped, muscles.activation_time_constant * speed_up,
+                        muscles.deactivation_time_constant / speed_up)
+
+    def _check_speeds(self, qvel, when: str) -> None:
+        if qvel.size and np.abs(qvel).max() > MAX_SPEED:
+            self._raise_diverged(qvel, when)
+
+    def _raise_diverged(self, qvel, when: str) -> None:
+        speeds = np.abs(qvel[self._dof_address] / self._scale)
+        name = self.coordinate_names[self._free[int(np.argmax(speeds))]]
+        raise SimulationError(f"simulation diverged {when} t={self.time:.3f}s: {name} moves at "
+                              f"{speeds.max():.3g} (rad or m)/s, beyond {MAX_SPEED:g}")
+
+    def _settle(self, paths=None) -> None:
+        """Forces at the current state, then ``mj_forward``: every reading and
+        the next integration step use them. ``paths``: the fitted lengths and
+        moment arms at the current pose, if already evaluated."""
+        q, qdot = self._q(), self._qdot()
+        b = self.built
+        lengths, moment_arms = paths if paths is not None else b.paths.evaluate(q)
+        speeds = -(moment_arms @ qdot)
+        tau = np.zeros(self._n)
+        if self.tendon == "rigid":
+            muscle = b.muscles.rigid_tendon(self.activations, lengths, speeds, with_damping=True)
+            # The muscles' damping (d tension / d lengthening speed) in joint space,
+            # integrated implicitly by MuJoCo: see the module's docstring.
+            damping = muscle.damping @ (moment_arms * moment_arms)
+            added_back = damping
+        else:
+            dynamics = b.muscles.compliant_tendon(self.activations, self.fiber_lengths_state,
+                                                  self.excitations, lengths)
+            muscle = _MuscleReadings(self.fiber_lengths_state, dynamics.fiber_velocity,
+                                     dynamics.fiber_force, dynamics.tendon_force)
+            # The tendon's stiffness stays explicit: handing it to MuJoCo as implicit
+            # damping (h K) damped the ARM's swing to 0.14 rad RMS off OpenSim's.
+            damping = added_back = np.zeros(self._n)
+        tau += muscle.tendon_force @ moment_arms
+        if len(b.coordinate_forces):
+            tau += b.coordinate_forces.generalized(q, qdot, self._n)
+        free, dofs = self._free, self._dof_address
+        m, d = self.mj_model, self.data
+        scale2 = self._scale ** 2
+        m.dof_damping[dofs] = self._dof_damping_base[dofs] + damping[free] / scale2
+        d.qfrc_applied[dofs] = (tau[free] + added_back[free] * qdot[free]) / self._scale
+        self._lengths, self._speeds, self._muscle = lengths, speeds, muscle
+        self._accelerations_ready = False
+        mujoco.mj_forward(m, d)
+
+    def _advance_fibers(self, lengths, u, h, relative_step=1e-7):
+        """Fiber lengths after ``h`` at the musculotendon ``lengths`` reached:
+        exponential Euler, exact for the linearised fiber dynamics, so stable
+        however stiff (|d velocity / d length| reaches 1e4/s)."""
+        muscles, lf = self.built.muscles, self.fiber_lengths_state
+        a = self.activations
+        velocity = muscles.compliant_tendon(a, lf, u, lengths).fiber_velocity
+        delta = relative_step * muscles.optimal_fiber_length
+        rate = (muscles.compliant_tendon(a, lf + delta, u, lengths).fiber_velocity - velocity) / delta
+        z = np.minimum(rate * h, 0.0)  # growth is not integrated exponentially
+        small = np.abs(z) < 1e-8
+        factor = np.where(small, 1.0 + 0.5 * z, np.expm1(z) / np.where(small, 1.0, z))
+        new = lf + h * factor * velocity
+        return np.maximum(new, muscles.minimum_fiber_length)
+
+    def _q(self) -> np.ndarray:
+        q = self._default_q.copy()
+        q[self._free] = self.data.qpos[self._qpos_address] / self._scale
+        return q
+
+    def _qdot(self) -> np.ndarray:
+        qdot = np.zeros(self._n)
+        qdot[self._free] = self.data.qvel[self._dof_address] / self._scale
+        return qdot
+
+    def _show(self) -> None:
+        if self.viewer is not None:
+            self.viewer.sync()
+
+    # --------------------------------------------------------- save/restore
+    def get_state(self) -> SimState:
+        d = self.data
+        y = np.concatenate([d.qpos, d.qvel, self.activations, self.fiber_lengths_state,
+                            d.qacc_warmstart])
+        return SimState(float(d.time), y, self.excitations.copy(), self.step_count)
+
+    def set_state(self, snapshot: SimState) -> None:
+        m, d = self.mj_model, self.data
+        y = np.asarray(snapshot.y, dtype=float)
+        sizes = (m.nq, m.nv, self.num_muscles, self.num_muscles, m.nv)
+        if y.shape != (sum(sizes),):
+            raise ValueError(f"a state of {y.shape} values; this engine's has {sum(sizes)} "
+                             "(a snapshot of another model or engine?)")
+        parts = np.split(y, np.cumsum(sizes)[:-1])
+        d.time = snapshot.time
+        d.qpos[:], d.qvel[:], d.qacc_warmstart[:] = parts[0], parts[1], parts[4]
+        self.activations = parts[2].copy()
+        self.fiber_lengths_state = parts[3].copy()
+        self.set_excitations(snapshot.excitations)
+        self.step_count = snapshot.step_count
+        self._settle()
+        self._show()
+
+    # ------------------------------------------------------- model changes
+    def adjust_model(self, *, obstacles=None, muscle_strength=None) -> None:
+        changed = False
+        if obstacles is not None:
+            changed |= self._place_obstacles(obstacles)
+        if muscle_strength is not None:
+            changed |= self._set_muscle_strength(muscle_strength)
+        if changed:
+            self._settle()
+
+    def muscle_strengths(self) -> np.ndarray:
+        return self.built.muscles.max_isometric_force / self._built_max_force
+
+    def _set_muscle_strength(self, strength: dict[str, float]) -> bool:
+        forces = self.built.muscles.max_isometric_force
+        changed = False
+        for name, factor in strength.items():
+            if name not in self.muscle_names:
+                raise ValueError(f"no muscle {name!r} in the model")
+            i = self.muscle_names.index(name)
+            value = self._built_max_force[i] * float(factor)
+            if forces[i] != value:
+                forces[i] = value
+                changed = True
+        return changed
+
+    def _find_obstacle_slots(self) -> list[list[tuple[str, float]]]:
+        """Per obstacle slot: (geom name, z of the foot sphere it meets)."""
+        from osim.models.builder import parse_obstacle_name
+
+        sk = self.built.skeleton
+        mujoco.mj_kinematics(self.mj_model, self._scratch)
+        slots: dict[int, list] = {}
+        for name in sk.spheres:
+            parsed = parse_obstacle_name(name)
+            if parsed is None:
+                continue
+            foot = self._scratch.geom_xpos[self.mj_model.geom(sk.spheres[parsed[1]].geom).id]
+            slots.setdefault(parsed[0], []).append((name, float(foot[2])))
+        return [slots[i] for i in sorted(slots)]
+
+    def _place_obstacles(self, rows) -> bool:
+        from osim.engines.mujoco.contact import configure_contacts
+        from osim.models.builder import OBSTACLE_PARKED
+
+        rows = tuple(tuple(float(v) for v in row) for row in rows)
+        if any(len(row) != 3 for row in rows):
+            raise ValueError("obstacles are (x, y, radius) rows")
+        if len(rows) > len(self._obstacle_slots):
+            raise ValueError(f"{len(rows)} obstacles for the model's "
+                             f"{len(self._obstacle_slots)} obstacle slots")
+        if rows == self._obstacles:
+            return False
+        m, sk = self.mj_model, self.built.skeleton
+        for i, slot in enumerate(self._obstacle_slots):
+            x, y, r = rows[i] if i < len(rows) else OBSTACLE_PARKED
+            for name, z in slot:
+                g = m.geom(sk.spheres[name].geom).id
+                m.geom_pos[g] = (x, y, z)
+                m.geom_size[g, 0] = r
+                m.geom_rbound[g] = r
+                m.geom_aabb[g, 3:] = r
+                sk.spheres[name].radius = r
+                sk.spheres[name].center = np.array([x, y, z])
+        # Contact parameters depend on the sphere's radius: fit them again.
+        self.built.contacts = configure_contacts(sk, m)
+        self._obstacles = rows
+        return True
+
+    # ------------------------------------------------------ model structure
+    def default_coordinates(self) -> dict[str, float]:
+        sk = self.built.skeleton
+        return {name: sk.coordinates[name].default_value for name in self.coordinate_names
+                if not sk.coordinates[name].locked}
+
+    def coordinate_types(self) -> list[str]:
+        return list(self.built.coordinate_types)
+
+    def joint_coordinates(self) -> dict[str, list[str]]:
+        return {k: list(v) for k, v in self.built.joint_coordinates.items()}
+
+    def body_masses(self) -> np.ndarray:
+        return self._body_mass.copy()
+
+    def max_isometric_forces(self) -> np.ndarray:
+        return self.built.muscles.max_isometric_force.copy()
+
+    def optimal_fiber_lengths(self) -> np.ndarray:
+        return self.built.muscles.optimal_fiber_length.copy()
+
+    # ------------------------------------------------------------- readings
+    def coordinate_values(self) -> np.ndarray:
+        return self._q()
+
+    def coordinate_speeds(self) -> np.ndarray:
+        return self._qdot()
+
+    def coordinate_accelerations(self) -> np.ndarray:
+        qacc = np.zeros(self._n)
+        qacc[self._free] = self.data.qacc[self._dof_address] / self._scale
+        return qacc
+
+    def body_positions(self) -> np.ndarray:
+        return self.data.xpos[self._body_ids].copy()
+
+    def body_position(self, name: str) -> np.ndarray:
+        return self.data.xpos[self._body_ids[self.body_names.index(name)]].copy()
+
+    def _point_velocities(self, points: np.ndarray, bodies: np.ndarray) -> np.ndarray:
+        """Linear velocities of body-fixed ``points`` (ground frame) on MuJoCo ``bodies``."""
+        d, m = self.data, self.mj_model
+        cvel = d.cvel[bodies]
+        offset = points - d.subtree_com[m.body_rootid[bodies]]
+        return cvel[:, 3:] + np.cross(cvel[:, :3], offset)
+
+    def _point_accelerations(self, points: np.ndarray, bodies: np.ndarray) -> np.ndarray:
+        """Classical accelerations of body-fixed ``points`` on MuJoCo ``bodies``."""
+        self._ensure_accelerations()
+        d, m = self.data, self.mj_model
+        cacc = d.cacc[bodies]
+        offset = points - d.subtree_com[m.body_rootid[bodies]]
+        velocity = self._point_velocities(points, bodies)
+        # MuJoCo's cacc counts gravity as an upward acceleration of the world.
+        return (cacc[:, 3:] + np.cross(cacc[:, :3], offset)
+                + np.cross(d.cvel[bodies, :3], velocity) + m.opt.gravity)
+
+    def _ensure_accelerations(self) -> None:
+        if not self._accelerations_ready:
+            mujoco.mj_rnePostConstraint(self.mj_model, self.data)
+            self._accelerations_ready = True
+
+    def body_velocities(self) -> np.ndarray:
+        return self._point_velocities(self.data.xpos[self._body_ids], self._body_ids)
+
+    def body_accelerations(self) -> np.ndarray:
+        return self._point_accelerations(self.data.xpos[self._body_ids], self._body_ids)
+
+    def body_orientations(self) -> np.ndarray:
+        r = self.data.xmat[self._body_ids].reshape(-1, 3, 3)
+        # R = Rx(a) Ry(b) Rz(c), body-fixed X-Y-Z (Simbody's convertRotationToBodyFixedXYZ)
+        b = np.arcsin(np.clip(r[:, 0, 2], -1.0, 1.0))
+        a = np.arctan2(-r[:, 1, 2], r[:, 2, 2])
+        c = np.arctan2(-r[:, 0, 1], r[:, 0, 0])
+        return np.stack([a, b, c], axis=1)
+
+    def body_angular_velocities(self) -> np.ndarray:
+        return self.data.cvel[self._body_ids, :3].copy()
+
+    def body_angular_accelerations(self) -> np.ndarray:
+        self._ensure_accelerations()
+        return self.data.cacc[self._body_ids, :3].copy()
+
+    def marker_position(self, name: str) -> np.ndarray:
+        if name not in self._site_ids:
+            raise ValueError(f"no marker {name!r} in the model")
+        return self.data.site_xpos[self._site_ids[name]].copy()
+
+    def marker_position_at(self, name: str, coordinates: dict[str, float]) -> np.ndarray:
+        if name not in self._site_ids:
+            raise ValueError(f"no marker {name!r} in the model")
+        sk, scratch = self.built.skeleton, self._scratch
+        scratch.qpos[:] = self.data.qpos
+        current = sk.coordinates_from_qpos(self.data.qpos)
+        pose = {k: v for k, v in (current | dict(coordinates)).items() if not sk.coordinates[k].locked}
+        sk.set_qpos(scratch.qpos, pose)
+        mujoco.mj_kinematics(self.mj_model, scratch)
+        return scratch.site_xpos[self._site_ids[name]].copy()
+
+    def _marker_kinematics(self):
+        sites = np.array(list(self._site_ids.values()), dtype=np.intp)
+        bodies = self.mj_model.site_bodyid[sites]
+        points = self.data.site_xpos[sites]
+        return points, self._point_velocities(points, bodies), self._point_accelerations(points, bodies)
+
+    def center_of_mass_position(self) -> np.ndarray:
+        return self._body_mass @ self.data.xipos[self._body_ids] / self._total_mass
+
+    def center_of_mass_velocity(self) -> np.ndarray:
+        v = self._point_velocities(self.data.xipos[self._body_ids], self._body_ids)
+        return self._body_mass @ v / self._total_mass
+
+    def center_of_mass_acceleration(self) -> np.ndarray:
+        a = self._point_accelerations(self.data.xipos[self._body_ids], self._body_ids)
+        return self._body_mass @ a / self._total_mass
+
+    def ground_reaction_forces(self) -> dict[str, np.ndarray]:
+        return self.built.contacts.ground_reaction_forces(self.mj_model, self.data)
+
+    def coordinate_limit_forces(self, names) -> np.ndarray:
+        forces = self.built.coordinate_forces
+        for name in names:
+            if name not in forces.names or forces.kinds[forces.names.index(name)] != "limit":
+                raise ValueError(f"{name!r} is not a CoordinateLimitForce of the model")
+        values = forces.forces(self._q(), self._qdot())
+        return np.array([values[forces.names.index(name)] for name in names])
+
+    def muscle_activations(self) -> np.ndarray:
+        return self.built.muscles.clamp_activation(self.activations)
+
+    def fiber_lengths(self) -> np.ndarray:
+        return self._muscle.fiber_length.copy()
+
+    def fiber_velocities(self) -> np.ndarray:
+        return self._muscle.fiber_velocity.copy()
+
+    def fiber_forces(self) -> np.ndarray:
+        return self._muscle.fiber_force.copy()
+
+    def tendon_forces(self) -> np.ndarray:
+        """Each muscle's tension along its path (N)."""
+        return self._muscle.tendon_force.copy()
+
+    def musculotendon_lengths(self) -> np.ndarray:
+        return self._lengths.copy()
+
+    def state_dict(self) -> dict:
+        """Everything, in the 2017-2019 osim-rl ``get_state_desc()`` layout,
+        from the engine's arrays. ``forces``: each muscle's tension, each
+        coordinate force's value (and a limit's stored energy), and per contact
+        force the force and torque on the ground, then on each body it touches
+        (torques about each body's origin, ground frame), as OpenSim records them."""
+        q, qdot, qacc = self.coordinate_values(), self.coordinate_speeds(), self.coordinate_accelerations()
+        index = {name: i for i, name in enumerate(self.coordinate_names)}
+        desc: dict = {key: {} for key in (
+            "joint_pos", "joint_vel", "joint_acc", "body_pos", "body_vel", "body_acc",
+            "body_pos_rot", "body_vel_rot", "body_acc_rot", "forces", "muscles", "markers")}
+        for joint, names in self.built.joint_coordinates.items():
+            desc["joint_pos"][joint] = [float(q[index[n]]) for n in names]
+            desc["joint_vel"][joint] = [float(qdot[index[n]]) for n in names]
+            desc["joint_acc"][joint] = [float(qacc[index[n]]) for n in names]
+        readings = zip(self.body_names, self.body_positions(), self.body_orientations(),
+                       self.body_velocities(), self.body_angular_velocities(),
+                       self.body_accelerations(), self.body_angular_accelerations())
+        for name, pos, rot, vel, vel_rot, acc, acc_rot in readings:
+            desc["body_pos"][name], desc["body_pos_rot"][name] = list(pos), list(rot)
+            desc["body_vel"][name], desc["body_vel_rot"][name] = list(vel), list(vel_rot)
+            desc["body_acc"][name], desc["body_acc_rot"][name] = list(acc), list(acc_rot)
+        desc["forces"] = self._force_records(q, qdot)
+        for i, name in enumerate(self.muscle_names):
+            desc["muscles"][name] = {
+                "activation": float(self.muscle_activations()[i]),
+                "fiber_length": float(self._muscle.fiber_length[i]),
+                "fiber_velocity": float(self._muscle.fiber_velocity[i]),
+                "fiber_force": float(self._muscle.fiber_force[i]),
+            }
+        points, velocities, accelerations = self._marker_kinematics()
+        for name, p, v, a in zip(self._site_ids, points, velocities, accelerations):
+            desc["markers"][name] = {"pos": list(p), "vel": list(v), "acc": list(a)}
+        desc["misc"] = {
+            "mass_center_pos": list(self.center_of_mass_position()),
+            "mass_center_vel": list(self.center_of_mass_velocity()),
+            "mass_center_acc": list(self.center_of_mass_acceleration()),
+        }
+        return desc
+
+    def _force_records(self, q, qdot) -> dict[str, list[float]]:
+        records: dict[str, list[float]] = {}
+        tension = self._muscle.tendon_force
+        for i, name in enumerate(self.muscle_names):
+            records[name] = [float(tension[i])]
+        coordinate_forces = self.built.coordinate_forces
+        values = coordinate_forces.forces(q, qdot)
+        energy = coordinate_forces.potential_energy(q)
+        for i, name in enumerate(coordinate_forces.names):
+            records[name] = ([float(values[i]), float(energy[i])]
+                             if coordinate_forces.kinds[i] == "limit" else [float(values[i])])
+        records.update(self._contact_records())
+        return {name: records[name] for name in self.built.record_labels if name in records}
+
+    def _contact_records(self) -> dict[str, list[float]]:
+        """Per contact force: force and torque on ground, then on each body it touches."""
+        m, d, sk = self.mj_model, self.data, self.built.skeleton
+        records = {}
+        for contact in sk.contacts:
+            bodies = list(dict.fromkeys(
+                "ground" if sk.spheres.get(g) is None or sk.spheres[g].body == "world"
+                else sk.spheres[g].body for g in contact.geometry))
+            bodies = ["ground"] + [b for b in bodies if b != "ground"]
+            wrench = {b: np.zeros(6) for b in bodies}
+            geoms = {m.geom(sk.spheres[g].geom if g in sk.spheres else sk.planes[g].geom).id
+                     for g in contact.geometry}
+            for k in range(d.ncon):
+                c = d.contact[k]
+                if c.geom1 not in geoms or c.geom2 not in geoms or c.efc_address < 0:
+                    continue
+                local = d.efc_force[c.efc_address:c.efc_address + 3]
+                on_geom2 = local @ c.frame.reshape(3, 3)  # geom1's force on geom2
+                for g, force in ((c.geom2, on_geom2), (c.geom1, -on_geom2)):
+                    body_id = m.geom_bodyid[g]
+                    name = "ground" if body_id == 0 else m.body(body_id).name
+                    origin = d.xpos[body_id]
+                    wrench[name][:3] += force
+                    wrench[name][3:] += np.cross(c.pos - origin, force)
+            values = []
+            for b in bodies:
+                values += [*wrench[b][:3], *wrench[b][3:]]
+            records[contact.force] = [float(v) for v in values]
+        return records
+
+    # -------------------------------------------------------------- drawing
+    def scene(self, default_pose: bool = False) -> Scene:
+        from osim.engines.mujoco.scene import SceneLayout, draw
+
+        if self._scene_layout is None:
+            self._scene_layout = SceneLayout.of(self.opensim_model, self.built.skeleton, self.mj_model)
+        if not default_pose:
+            return draw(self._scene_layout, self.mj_model, self.data, self.muscle_activations())
+        scratch = self._scratch
+        scratch.qpos[:] = 0.0
+        mujoco.mj_resetData(self.mj_model, scratch)
+        self.built.skeleton.set_qpos(scratch.qpos)
+        mujoco.mj_kinematics(self.mj_model, scratch)
+        return draw(self._scene_layout, self.mj_model, scratch, np.zeros(self.num_muscles))
+
+    def close(self) -> None:
+        if self.viewer is not None:
+            self.viewer.close()
+            self.viewer = None
+
+
+class _MuscleReadings(NamedTuple):
+    fiber_length: np.ndarray
+    fiber_velocity: np.ndarray
+    fiber_force: np.ndarray
+    tendon_force: np.ndarray
+
+
+_warned: set[str] = set()
+
+
+def _warn_once(message: str) -> None:
+    if message not in _warned:
+        _warned.add(message)
+        warnings.warn(message, RuntimeWarning, stacklevel=3)
+
+
+__all__ = ["INTEGRATORS", "MuJoCoEngine", "PRESETS", "Preset"]
