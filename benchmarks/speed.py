@@ -4,6 +4,9 @@
     python benchmarks/speed.py --workers 2 [--workers-env Gait] [--workers-steps 200]
     python benchmarks/speed.py --muscle-models [--envs Gait]
     python benchmarks/speed.py --policies 300 [--envs Arm Stand Gait L2Run Prosthetics]
+    python benchmarks/speed.py --engines [--envs Arm Gait Prosthetics] [--rounds 5]
+    python benchmarks/speed.py --workers 2 --engine mujoco
+    python benchmarks/speed.py --profile Gait [--engine mujoco]
 
 For each env, the same model and the same excitation pattern are run by
   A  the 2017-2019 osim-rl loop re-created on OpenSim 4.6: a PrescribedController
@@ -27,6 +30,11 @@ steadier figure on a shared machine.
 N worker processes, alternated, and their ratio.
 --policies STEPS: CPU steps/s of each env (reset after every fall) under random
 excitations drawn anew each step and under zero excitation, per preset.
+--engines: env steps/s (observation and reward included) of each env on the
+MuJoCo engine (its default and fast presets) against OpenSim's default preset,
+alternating in one run (OpenSim, MuJoCo default, MuJoCo fast, OpenSim, ...),
+under the same pattern; MuJoCo repeats the episode until its run lasts 0.3 s.
+--profile ENV: where the time of one env step goes (cProfile, cumulative).
 --muscle-models: steps/s and error (each against its own 1e-8 reference) of the
 simulation alone with Thelen 2003 muscles (the models' own) and DeGroote-Fregly
 2016 muscles, compliant and rigid tendon.
@@ -177,6 +185,68 @@ def compare_loops(names: list[str], rounds: int, seconds: float) -> None:
     print(f"({os.cpu_count()} CPUs; load average {os.getloadavg()[0]:.1f} at the end)")
 
 
+def engine_run(name: str, excitations: np.ndarray, min_seconds: float, **settings):
+    """Env steps/s of the pattern, episodes repeated until ``min_seconds`` have passed."""
+    env = OsimGymEnv(name, **settings)
+    clock, n_steps = Stopwatch(), 0
+    while True:
+        env.reset(seed=0)
+        for action in excitations:
+            env.step(action)  # a fall or a simulation error ends nothing here: same work
+        n_steps += len(excitations)
+        if time.perf_counter() - clock.wall >= min_seconds:
+            return clock.rates(n_steps)
+
+
+def compare_engines(names: list[str], rounds: int, seconds: float) -> None:
+    variants = {"opensim default": {"engine": "opensim", "preset": "default"},
+                "mujoco default": {"engine": "mujoco", "preset": "default"},
+                "mujoco fast": {"engine": "mujoco", "preset": "fast"}}
+    rows = []
+    for name in tqdm(names, desc="envs"):
+        probe = OsimGymEnv(name, engine="mujoco")
+        n_steps = round(seconds / probe.sim.step_size)
+        excitations = excitation_pattern(n_steps, probe.action_space.shape[0], probe.sim.step_size)
+        runs = {label: [] for label in variants}
+        for _ in tqdm(range(rounds), desc=name, leave=False):
+            for label, settings in variants.items():
+                minimum = 0.0 if settings["engine"] == "opensim" else 0.3
+                runs[label].append(engine_run(name, excitations, minimum, **settings))
+        base = np.median(runs["opensim default"], axis=0)
+        for label, speeds in runs.items():
+            speed = np.median(speeds, axis=0)
+            rows.append((name, label, *speed, *(speed / base)))
+    print(f"\n{'env':<12} {'engine, preset':<16} {'steps/s':>9} {'CPU steps/s':>12} "
+          f"{'vs OpenSim':>11} {'CPU':>7}")
+    for name, label, speed, cpu_speed, ratio, cpu_ratio in rows:
+        print(f"{name:<12} {label:<16} {speed:9.0f} {cpu_speed:12.0f} {ratio:10.1f}x "
+              f"{cpu_ratio:6.1f}x")
+    print(f"({os.cpu_count()} CPUs; load average {os.getloadavg()[0]:.1f} at the end)")
+
+
+def profile_step(name: str, engine: str, n_steps: int = 2000) -> None:
+    """Where an env step's time goes, random excitations, reset after each fall."""
+    import cProfile
+    import pstats
+
+    env = OsimGymEnv(name, engine=engine)
+    env.reset(seed=0)
+    actions = np.random.default_rng(0).random((n_steps, env.action_space.shape[0]))
+
+    def run():
+        for action in actions:
+            *_, terminated, truncated, _ = env.step(action)
+            if terminated or truncated:
+                env.reset()
+
+    run()  # warm (compiled kernels, caches)
+    profiler = cProfile.Profile()
+    clock = Stopwatch()
+    profiler.runcall(run)
+    print(f"{name} on {engine}: {clock.rates(n_steps)[1]:.0f} CPU steps/s under the profiler")
+    pstats.Stats(profiler).sort_stats("cumulative").print_stats(18)
+
+
 def compare_muscle_models(names: list[str], rounds: int, seconds: float) -> None:
     variants = {"thelen2003": ("thelen2003", False),
                 "degroote2016": ("degroote2016", False),
@@ -244,10 +314,12 @@ def vector_throughput(envs, n_steps: int) -> tuple[float, float]:
     return n_steps * envs.num_envs / wall, n_steps * envs.num_envs / cpu
 
 
-def compare_workers(name: str, workers: int, rounds: int, n_steps: int, preset: str) -> None:
+def compare_workers(name: str, workers: int, rounds: int, n_steps: int, preset: str,
+                    engine: str = "opensim") -> None:
     from osim.env.vector import make_vector_env
 
-    pools = {n: make_vector_env(name, num_envs=n, seed=0, preset=preset) for n in (1, workers)}
+    pools = {n: make_vector_env(name, num_envs=n, seed=0, preset=preset, engine=engine)
+             for n in (1, workers)}
     try:
         speeds: dict[int, list[tuple[float, float]]] = {n: [] for n in pools}
         for _ in tqdm(range(rounds), desc=f"{name} workers"):
@@ -257,11 +329,11 @@ def compare_workers(name: str, workers: int, rounds: int, n_steps: int, preset: 
         for envs in pools.values():
             envs.close()
     one = np.median(speeds[1], axis=0)
-    print(f"\n{'env':<12} {'preset':<8} {'workers':>7} {'steps/s (total)':>16} {'vs 1':>6} "
-          f"{'steps per CPU s':>16} {'vs 1':>6}")
+    print(f"\n{'env':<12} {'engine':<8} {'preset':<8} {'workers':>7} {'steps/s (total)':>16} "
+          f"{'vs 1':>6} {'steps per CPU s':>16} {'vs 1':>6}")
     for n, values in speeds.items():
         speed, per_cpu = np.median(values, axis=0)
-        print(f"{name:<12} {preset:<8} {n:7d} {speed:16.1f} {speed / one[0]:5.2f}x "
+        print(f"{name:<12} {engine:<8} {preset:<8} {n:7d} {speed:16.1f} {speed / one[0]:5.2f}x "
               f"{per_cpu:16.1f} {per_cpu / one[1]:5.2f}x")
     print(f"({os.cpu_count()} CPUs; load average {os.getloadavg()[0]:.1f} at the end; steps/s "
           f"scale with workers only on idle cores, steps per CPU second show the overhead)")
@@ -301,6 +373,12 @@ def main() -> None:
     parser.add_argument("--workers-steps", type=int, default=200, help="vector steps per round")
     parser.add_argument("--preset", default="default", choices=sorted(PRESETS),
                         help="preset of the --workers envs")
+    parser.add_argument("--engine", default="opensim", choices=["opensim", "mujoco"],
+                        help="engine of the --workers and --profile envs")
+    parser.add_argument("--engines", action="store_true",
+                        help="instead: MuJoCo's steps/s against OpenSim's default preset")
+    parser.add_argument("--profile", default=None, choices=sorted(TASKS), metavar="ENV",
+                        help="instead: profile one env's step")
     parser.add_argument("--muscle-models", action="store_true",
                         help="instead: Thelen vs DeGroote-Fregly (compliant, rigid tendon)")
     parser.add_argument("--policies", type=int, default=None, metavar="STEPS",
@@ -314,7 +392,11 @@ def main() -> None:
     quiet_opensim()
     if args.workers:
         compare_workers(args.workers_env, args.workers, args.rounds, args.workers_steps,
-                        args.preset)
+                        args.preset, args.engine)
+    elif args.engines:
+        compare_engines(args.envs, args.rounds, args.seconds)
+    elif args.profile:
+        profile_step(args.profile, args.engine)
     elif args.policies:
         compare_policies(args.envs, ["default", "fast"], args.policies)
     elif args.muscle_models:

@@ -238,7 +238,7 @@ def test_compiled_kernels_compute_what_numpy_computes():
         lengths = muscles.tendon_slack_length + muscles.optimal_fiber_length * rng.uniform(0.2, 1.9, n)
         moment_arms = rng.normal(scale=0.03, size=(n, k))
         q, qdot = rng.normal(scale=1.5, size=k), rng.normal(scale=scale * 20, size=k)
-        outputs = [np.zeros(n) for _ in range(5)] + [np.zeros(k), np.zeros(k)]
+        outputs = [np.zeros(n) for _ in range(5)] + [np.zeros(k), np.zeros(k), np.zeros(k)]
         kernels.substep_forces(table, a, lengths, moment_arms, q, qdot, limits, springs, *outputs)
         expected = muscles.rigid_tendon(a, lengths, -(moment_arms @ qdot), with_damping=True)
         for got, want in zip(outputs[:5], expected):
@@ -246,7 +246,17 @@ def test_compiled_kernels_compute_what_numpy_computes():
         np.testing.assert_allclose(
             outputs[5], expected.tendon_force @ moment_arms + forces.generalized(q, qdot, k),
             rtol=1e-12, atol=1e-9)
-        np.testing.assert_allclose(outputs[6], expected.damping @ moment_arms ** 2, rtol=1e-12)
+        # the coordinate forces' damping and stiffness: their slopes, by central differences
+        step = 1e-6
+        by_speed = np.array([(forces.generalized(q, qdot - step * e, k) - forces.generalized(q, qdot + step * e, k))
+                             / (2 * step) for e in np.eye(k)]).diagonal()
+        # (the spring part: the limits' damping also changes with q, left explicit)
+        rest = np.zeros(k)
+        by_value = np.array([(forces.generalized(q - step * e, rest, k) - forces.generalized(q + step * e, rest, k))
+                             / (2 * step) for e in np.eye(k)]).diagonal()
+        np.testing.assert_allclose(outputs[6], expected.damping @ moment_arms ** 2 + by_speed,
+                                   rtol=1e-6, atol=1e-3)
+        np.testing.assert_allclose(outputs[7], by_value, rtol=1e-5, atol=1e-3)
         u, h = rng.random(n), 0.005
         stepped = np.empty(n)
         kernels.rk4_activations(table, a, u, h, stepped)
@@ -256,3 +266,19 @@ def test_compiled_kernels_compute_what_numpy_computes():
         k3 = rate(a + h / 2 * k2, u)
         k4 = rate(a + h * k3, u)
         np.testing.assert_allclose(stepped, a + h / 6 * (k1 + 2 * k2 + 2 * k3 + k4), rtol=1e-13)
+
+
+@pytest.mark.parametrize("model_name", ["arm", "gait3d"])  # pieces; pieces and square roots
+def test_compiled_paths_evaluate_as_fitted(model_name):
+    from osim.engines.mujoco.kernels import CompiledPaths
+
+    paths = make_engine("mujoco", ModelSpec(model_name)).built.paths
+    compiled = CompiledPaths(paths)
+    rng = np.random.default_rng(4)
+    span = paths.upper - paths.lower
+    for _ in range(200):  # within and up to 30% past the fitted ranges
+        q = paths.lower + span * rng.uniform(-0.3, 1.3, span.size)
+        lengths, moment_arms = paths.evaluate(q)
+        got_lengths, got_arms = compiled.evaluate(q)
+        np.testing.assert_allclose(got_lengths, lengths, rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(got_arms, moment_arms, rtol=1e-9, atol=1e-11)

@@ -19,12 +19,15 @@ reading (accelerations and contact forces included) belongs to the state it
 ends in, and a snapshot (positions, velocities, activations and the
 constraint solver's warm start) replays bit for bit.
 
-Muscle damping: a rigid tendon's force-velocity slope is a stiff damper on
-light segments (the foot about the ankle: rates of thousands per second),
-more than an explicit 5 ms step holds. Its diagonal in joint space is
-handed to MuJoCo as joint damping, which MuJoCo's implicit integrators treat
-implicitly, and the same damping force is added back to the applied forces:
-the force is unchanged, its integration stable.
+Stiff forces on light segments: a rigid tendon's force-velocity slope is a
+stiff damper (the foot about the ankle: rates of thousands per second), and
+the joint stops and the prosthetic ankle's spring are stiff springs on a
+light foot (the prosthesis diverged within 0.25 s at explicit 5 ms steps).
+Their diagonal in joint space is handed to MuJoCo as joint damping, which its
+implicit integrators treat implicitly: a damper's force is added back to the
+applied forces, so the force is unchanged and its integration stable; a
+spring's stiffness K enters as damping h K, the implicit Euler step of the
+spring (q' = q + h v'), which damps what an explicit step would amplify.
 """
 
 from __future__ import annotations
@@ -70,7 +73,7 @@ class Preset(NamedTuple):
 PRESETS = {
     "accurate": Preset("implicitfast", 0.001),
     "default": Preset("implicitfast", 0.005),
-    "fast": Preset("implicitfast", 0.005),
+    "fast": Preset("implicitfast", 0.01),
 }
 
 
@@ -150,6 +153,7 @@ class MuJoCoEngine(Engine):
         self.muscle_names = list(b.muscles.names)
         self._index()
 
+        self._paths = kernels.CompiledPaths(b.paths)  # b.paths.evaluate, compiled
         self._muscle_table = kernels.muscle_table(b.muscles)
         self._limit_table, self._spring_table = kernels.force_tables(b.coordinate_forces)
         n = self.num_muscles
@@ -157,6 +161,7 @@ class MuJoCoEngine(Engine):
         self._muscle_damping = np.zeros(n)
         self._generalized = np.zeros(len(self.coordinate_names))
         self._joint_damping = np.zeros(len(self.coordinate_names))
+        self._joint_stiffness = np.zeros(len(self.coordinate_names))
         self._built_max_force = b.muscles.max_isometric_force.copy()
         self._obstacles: tuple = ()
         self._obstacle_slots = self._find_obstacle_slots()
@@ -228,7 +233,7 @@ class MuJoCoEngine(Engine):
                                      if not sk.coordinates[k].locked}, pose)
         self.activations = self.built.default_activations.copy()
         if self.tendon == "compliant":  # fibers at rest, balancing their tendons
-            lengths, _ = self.built.paths.evaluate(self._q())
+            lengths, _ = self._paths.evaluate(self._q())
             self.fiber_lengths_state = self.built.muscles.equilibrium(self.activations, lengths)
         self.set_excitations(np.zeros(self.num_muscles))
         self.step_count = 0
@@ -256,7 +261,7 @@ class MuJoCoEngine(Engine):
         with np.errstate(all="ignore"):
             for _ in range(self.substeps):
                 integrate(m, d)
-                paths = self.built.paths.evaluate(self._q())
+                paths = self._paths.evaluate(self._q())
                 if self.tendon == "compliant":
                     self.fiber_lengths_state = self._advance_fibers(paths[0], u, h)
                 self.activations = self._advance_activations(self.activations, u, h)
@@ -295,15 +300,16 @@ class MuJoCoEngine(Engine):
         moment arms at the current pose, if already evaluated."""
         q, qdot = self._q(), self._qdot()
         b = self.built
-        lengths, moment_arms = paths if paths is not None else b.paths.evaluate(q)
+        lengths, moment_arms = paths if paths is not None else self._paths.evaluate(q)
         if self.tendon == "rigid":
             # Muscles, their damping along the joints and the coordinate forces, compiled.
             muscle = self._rigid
             kernels.substep_forces(self._muscle_table, self.activations, lengths, moment_arms, q, qdot,
                                    self._limit_table, self._spring_table, *muscle,
-                                   self._muscle_damping, self._generalized, self._joint_damping)
-            tau, damping = self._generalized, self._joint_damping
-            added_back = damping  # see the module's docstring
+                                   self._muscle_damping, self._generalized, self._joint_damping,
+                                   self._joint_stiffness)
+            tau, added_back = self._generalized, self._joint_damping  # see the module's docstring
+            damping = added_back + self.timestep * self._joint_stiffness
         else:
             dynamics = b.muscles.compliant_tendon(self.activations, self.fiber_lengths_state,
                                                   self.excitations, lengths)

@@ -120,33 +120,49 @@ def _rise(u):
 
 
 @njit(cache=True)
-def coordinate_forces(limits, springs, q, qdot, out):
-    """`CoordinateForces.generalized`, added into ``out`` (per coordinate).
-    ``limits`` rows: coordinate, upper, lower, upper stiffness, lower
-    stiffness, 1 / transition, damping; ``springs`` rows: coordinate,
-    stiffness, rest length, viscosity."""
+def _rise_slope(u):
+    if u <= 0.0 or u >= 1.0:
+        return 0.0
+    return 30.0 * u * u * (1.0 - u) * (1.0 - u)
+
+
+@njit(cache=True)
+def coordinate_forces(limits, springs, q, qdot, out, stiffness, damping):
+    """`CoordinateForces.generalized`, added into ``out`` (per coordinate), and
+    their stiffness (-d force / d q) and damping (-d force / d qdot) added into
+    ``stiffness`` and ``damping``. ``limits`` rows: coordinate, upper, lower,
+    upper stiffness, lower stiffness, 1 / transition, damping; ``springs``
+    rows: coordinate, stiffness, rest length, viscosity."""
     for k in range(limits.shape[1]):
         c = int(limits[0, k])
-        x, upper, lower = q[c], limits[1, k], limits[2, k]
+        x, upper, lower, inverse_width = q[c], limits[1, k], limits[2, k], limits[5, k]
         if x <= upper and x >= lower:
             continue  # slack
-        up = _rise(min((x - upper) * limits[5, k], 1.0))
-        low = _rise(min((lower - x) * limits[5, k], 1.0))
+        u_up = min((x - upper) * inverse_width, 1.0)
+        u_low = min((lower - x) * inverse_width, 1.0)
+        up, low = _rise(u_up), _rise(u_low)
         out[c] += (-limits[3, k] * up * (x - upper) + limits[4, k] * low * (lower - x)
                    - limits[6, k] * (up + low) * qdot[c])
+        stiffness[c] += (limits[3, k] * (_rise_slope(u_up) * (x - upper) * inverse_width + up)
+                         + limits[4, k] * (_rise_slope(u_low) * (lower - x) * inverse_width + low))
+        damping[c] += limits[6, k] * (up + low)
     for k in range(springs.shape[1]):
         c = int(springs[0, k])
         out[c] += -springs[1, k] * (q[c] - springs[2, k]) - springs[3, k] * qdot[c]
+        stiffness[c] += springs[1, k]
+        damping[c] += springs[3, k]
 
 
 @njit(cache=True)
 def substep_forces(p, activation, lengths, moment_arms, q, qdot, limits, springs,
                    fiber_length, fiber_velocity, fiber_force, tension, damping,
-                   generalized, joint_damping):
+                   generalized, joint_damping, joint_stiffness):
     """Everything applied at one MuJoCo step, per coordinate: the muscles'
-    generalized forces plus their damping along the joints (``joint_damping``,
-    d force / d speed, positive; MuJoCo integrates it implicitly) plus the
-    coordinate forces, into ``generalized``; the muscle readings into theirs."""
+    generalized forces plus the coordinate forces into ``generalized``; their
+    damping (d force / d speed, negated: the muscles' force-velocity slope
+    along the joints, the limits' and springs' dampers) into ``joint_damping``
+    and the coordinate forces' stiffness into ``joint_stiffness`` (MuJoCo's
+    implicit integrator treats both as damping); the muscle readings into theirs."""
     n_muscles, n_coordinates = moment_arms.shape
     speeds = np.empty(n_muscles)
     for m in range(n_muscles):
@@ -164,7 +180,8 @@ def substep_forces(p, activation, lengths, moment_arms, q, qdot, limits, springs
             slope += r * r * damping[m]
         generalized[c] = force
         joint_damping[c] = slope
-    coordinate_forces(limits, springs, q, qdot, generalized)
+        joint_stiffness[c] = 0.0
+    coordinate_forces(limits, springs, q, qdot, generalized, joint_stiffness, joint_damping)
 
 
 def force_tables(forces) -> tuple[np.ndarray, np.ndarray]:
@@ -176,3 +193,131 @@ def force_tables(forces) -> tuple[np.ndarray, np.ndarray]:
     springs = np.array([forces.coordinate[~limit], forces.stiffness[~limit], forces.rest[~limit],
                         forces.damping[~limit]], dtype=float).reshape(4, -1)
     return limits, springs
+
+
+# ------------------------------------------------------------- muscle paths
+class CompiledPaths:
+    """`paths.MusclePaths.evaluate`, compiled: the same lengths and moment arms
+    (to rounding) from one call. Returns views of its own buffers, rewritten
+    by the next call: copy what must outlive it."""
+
+    def __init__(self, paths):
+        p = paths
+        self.muscle_names, self.coordinate_names = p.muscle_names, p.coordinate_names
+        n_muscles, n_coordinates = p._shape
+        width, n_axes = p._power_base.shape
+        self._arrays = (
+            p._axis_coordinate.astype(np.int64), p._axis_lower, p._axis_upper, p._axis_middle,
+            p._axis_scale, p._active_from, p._active_to, bool(p._pieces),
+            np.ascontiguousarray(p._slope_factor), p._factor_index.astype(np.int64),
+            p._coefficients, p._segment_starts.astype(np.int64), int(p.term_muscle.size),
+            np.argmax(p._root_to_muscle, axis=1).astype(np.int64) if p._has_roots else np.zeros(0, np.int64),
+            p._root_floor.astype(float), p._root_axes, bool(p._has_roots),
+            p._moment_arm_target.astype(np.int64), p._moment_arm_source.astype(np.int64),
+        )
+        self._tables = np.zeros((2, width, n_axes))
+        self._at_range = np.zeros((2, width, n_axes))
+        self.lengths = np.zeros(n_muscles)
+        self.moment_arms = np.zeros((n_muscles, n_coordinates))
+        self._shape = (n_coordinates,)
+
+    def evaluate(self, q) -> tuple[np.ndarray, np.ndarray]:
+        q = np.asarray(q, dtype=float)
+        if q.shape != self._shape:
+            raise ValueError(f"q has shape {q.shape}; the model has {self._shape[0]} coordinates")
+        evaluate_paths(q, *self._arrays, self._tables, self._at_range, self.lengths, self.moment_arms)
+        return self.lengths, self.moment_arms
+
+
+@njit(cache=True)
+def _segment_sums(flat, factor_index, coefficients, segment_starts, n_terms, totals):
+    """Per segment the sum of its terms and of their slopes by each slot's
+    coordinate (negated): ``totals`` (1 + slots, segments). Leave-one-out
+    products from prefix and suffix products, as in `paths.MusclePaths`."""
+    n_slots = factor_index.shape[0] // 2
+    totals[:] = 0.0
+    factors = np.empty(n_slots)
+    prefix = np.empty(n_slots + 1)
+    n_segments = segment_starts.shape[0]
+    for s in range(n_segments):
+        end = segment_starts[s + 1] if s + 1 < n_segments else n_terms
+        for t in range(segment_starts[s], end):
+            prefix[0] = coefficients[t]
+            for j in range(n_slots):
+                factors[j] = flat[factor_index[j, t]]
+                prefix[j + 1] = prefix[j] * factors[j]
+            totals[0, s] += prefix[n_slots]
+            suffix = 1.0
+            for j in range(n_slots - 1, -1, -1):
+                totals[1 + j, s] += prefix[j] * suffix * flat[factor_index[n_slots + j, t]]
+                suffix *= factors[j]
+
+
+@njit(cache=True)
+def evaluate_paths(q, axis_coordinate, axis_lower, axis_upper, axis_middle, axis_scale,
+                   active_from, active_to, pieces, slope_factor, factor_index, coefficients,
+                   segment_starts, n_terms, root_muscle, root_floor, root_axes, has_roots,
+                   moment_arm_target, moment_arm_source, tables, at_range, lengths, moment_arms):
+    """See `paths.MusclePaths.evaluate`: the same steps, in loops."""
+    width, n_axes = tables.shape[1], tables.shape[2]
+    beyond = np.empty(n_axes)
+    past_root_range = False
+    for j in range(n_axes):
+        x = q[axis_coordinate[j]]
+        inside = min(max(x, axis_lower[j]), axis_upper[j])
+        base = (inside - axis_middle[j]) * axis_scale[j]
+        active = 1.0
+        if pieces and not (x >= active_from[j] and x < active_to[j]):
+            active = 0.0
+        beyond[j] = x - inside
+        tables[0, 0, j] = active
+        tables[1, 0, j] = 0.0
+        for k in range(1, width):
+            tables[0, k, j] = tables[0, k - 1, j] * base
+            tables[1, k, j] = tables[0, k - 1, j] * slope_factor[k - 1, j]
+        if has_roots and beyond[j] != 0.0 and active != 0.0 and root_axes[j] != 0.0:
+            past_root_range = True
+    if past_root_range:  # the tables at the pose clamped to the ranges
+        for j in range(n_axes):
+            for k in range(width):
+                at_range[0, k, j] = tables[0, k, j]
+                at_range[1, k, j] = tables[1, k, j] if beyond[j] == 0.0 else 0.0
+    # Past the fitted range each factor continues along its boundary tangent.
+    for j in range(n_axes):
+        if beyond[j] != 0.0:
+            for k in range(width):
+                tables[0, k, j] -= tables[1, k, j] * beyond[j]
+    n_slots = factor_index.shape[0] // 2
+    n_segments = segment_starts.shape[0]
+    n_muscles = lengths.shape[0]
+    totals = np.empty((1 + n_slots, n_segments))
+    _segment_sums(tables.ravel(), factor_index, coefficients, segment_starts, n_terms, totals)
+    if has_roots:
+        n_roots = n_segments - n_muscles
+        if past_root_range:
+            clamped = np.empty((1 + n_slots, n_segments))
+            _segment_sums(at_range.ravel(), factor_index, coefficients, segment_starts, n_terms, clamped)
+        for r in range(n_roots):
+            s = n_muscles + r
+            floor2 = root_floor[r] * root_floor[r]
+            if past_root_range:  # see paths._extend_root
+                value, fixed = totals[0, s], clamped[0, s]
+                ratio = (value - fixed) / (2.0 * max(fixed, floor2))
+                for j in range(n_slots):
+                    slope, fixed_slope = totals[1 + j, s], clamped[1 + j, s]
+                    totals[1 + j, s] = slope + ratio * (slope - fixed_slope) - ratio * ratio * fixed_slope
+                totals[0, s] = value + 0.5 * ratio * (value - fixed)
+            inner = totals[0, s]
+            segment = math.sqrt(max(inner, floor2))
+            derivative = 0.5 / segment
+            m = root_muscle[r]
+            totals[0, m] += 0.5 * (segment + inner / segment)
+            for j in range(n_slots):
+                totals[1 + j, m] += totals[1 + j, s] * derivative
+    for m in range(n_muscles):
+        lengths[m] = totals[0, m]
+    flat_totals = totals[:, :n_muscles].copy().ravel()
+    arms = moment_arms.ravel()
+    arms[:] = 0.0
+    for k in range(moment_arm_target.shape[0]):
+        arms[moment_arm_target[k]] = flat_totals[moment_arm_source[k]]
