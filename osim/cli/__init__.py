@@ -18,6 +18,7 @@ COMMANDS = [
     "plot",
     "train",
     "evaluate",
+    "convert",
 ]
 
 
