@@ -282,3 +282,23 @@ def test_compiled_paths_evaluate_as_fitted(model_name):
         got_lengths, got_arms = compiled.evaluate(q)
         np.testing.assert_allclose(got_lengths, lengths, rtol=1e-12, atol=1e-12)
         np.testing.assert_allclose(got_arms, moment_arms, rtol=1e-9, atol=1e-11)
+
+
+@pytest.mark.parametrize("task", sorted(__import__("osim.tasks", fromlist=["TASKS"]).TASKS))
+def test_every_env_starts_where_opensim_starts(task):
+    """Same observation labels and, after reset(seed), the same initial pose."""
+    from osim.env import OsimGymEnv
+
+    envs = {engine: OsimGymEnv(task, engine=engine) for engine in ("opensim", "mujoco")}
+    assert envs["mujoco"].observation_labels == envs["opensim"].observation_labels
+    assert envs["mujoco"].action_space == envs["opensim"].action_space
+    for seed in (0, 7):
+        starts = {engine: env.reset(seed=seed)[0] for engine, env in envs.items()}
+        sims = {engine: env.sim for engine, env in envs.items()}
+        np.testing.assert_allclose(sims["mujoco"].coordinate_values(),
+                                   sims["opensim"].coordinate_values(), atol=1e-12)
+        np.testing.assert_allclose(sims["mujoco"].coordinate_speeds(),
+                                   sims["opensim"].coordinate_speeds(), atol=1e-12)
+        np.testing.assert_allclose(sims["mujoco"].body_positions(), sims["opensim"].body_positions(),
+                                   atol=3e-4)  # the knee's coupling: see test_mujoco_convert
+        assert starts["mujoco"].shape == starts["opensim"].shape

@@ -83,8 +83,8 @@ def test_l2run_obstacles_are_drawn():
 
 
 @pytest.mark.parametrize("name", sorted(TASKS))
-def test_every_registered_env_renders(name):
-    env = gymnasium.make(env_id(name), render_mode="rgb_array", width=64, height=48)
+def test_every_registered_env_renders(name, engine):
+    env = gymnasium.make(env_id(name), render_mode="rgb_array", width=64, height=48, engine=engine)
     assert env.metadata["render_fps"] == pytest.approx(100.0)
     env.reset(seed=0)
     frame = env.render()
@@ -103,11 +103,11 @@ def test_cameras_show_the_3d_model(camera):
     assert colour_pixels(frame[:170, -60:], scene.BONE, tolerance=6) == 0
 
 
-def test_rendering_does_not_change_the_trajectory():
+def test_rendering_does_not_change_the_trajectory(engine):
     for name in ("Arm", "Gait"):
         rng = np.random.default_rng(0)
-        plain, drawn = OsimGymEnv(name), OsimGymEnv(name, render_mode="rgb_array", width=64,
-                                                    height=64)
+        plain = OsimGymEnv(name, engine=engine)
+        drawn = OsimGymEnv(name, render_mode="rgb_array", width=64, height=64, engine=engine)
         a, _ = plain.reset(seed=1)
         b, _ = drawn.reset(seed=1)
         drawn.render()
@@ -304,3 +304,15 @@ def test_cli_bad_paths_name_the_problem(tmp_path):
     bad = osim_cli("record", "--policy", "osim.nowhere:policy", "--out", str(tmp_path / "a.gif"))
     assert bad.returncode != 0 and "cannot load policy" in bad.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+def test_both_engines_draw_the_same_pose():
+    """The MuJoCo engine's scene comes from its own body frames: the same
+    default pose gives (nearly) the same bone pixels as OpenSim's."""
+    frames = {}
+    for engine in ("opensim", "mujoco"):
+        env = OsimGymEnv("Gait", render_mode="rgb_array", width=160, height=160, engine=engine)
+        env.reset(seed=0)
+        frames[engine] = np.all(np.abs(env.render().astype(int) - scene.BONE) <= 6, axis=-1)
+    overlap = (frames["opensim"] & frames["mujoco"]).sum() / frames["opensim"].sum()
+    assert frames["opensim"].sum() > 100 and overlap > 0.9

@@ -313,3 +313,22 @@ def test_backend_registry():
     assert backend.algorithms["TRPO"]["n_steps"] == 4000
     assert backend.algorithms["TRPO"]["target_kl"] == 0.01
     assert backend.algorithms["DDPG"]["reward_scale"] == 0.01
+
+
+@pytest.mark.parametrize("backend", sorted(TINY_RUNS))
+def test_every_backend_trains_on_mujoco_and_evaluates_on_opensim(backend, tmp_path):
+    """Train fast on one engine, verify on the other: the snapshot records the
+    engine it learnt on, and evaluation takes any."""
+    pytest.importorskip(BACKENDS[backend].split(":")[0])
+    from osim.train import evaluate
+
+    algorithm, hyperparams = TINY_RUNS[backend]
+    config = TrainConfig(env="Arm", algorithm=algorithm, steps=100, out=tmp_path / "run",
+                         env_kwargs={"max_episode_steps": 20, "engine": "mujoco"},
+                         hyperparams=hyperparams, progress=False)
+    get_backend(backend).train(config)
+    snapshot, policy = load_policy(tmp_path / "run" / "params.pkl")
+    assert snapshot["env_kwargs"]["engine"] == "mujoco" and snapshot["steps_done"] >= 100
+    on_opensim = evaluate(policy, "Arm", {"max_episode_steps": 20, "engine": "opensim"}, 1, 5)
+    on_mujoco = evaluate(policy, "Arm", {"max_episode_steps": 20, "engine": "mujoco"}, 1, 5)
+    assert all(0 < r <= 20 for r in on_opensim + on_mujoco)
