@@ -111,7 +111,7 @@ def test_settings_are_checked():
 
 
 # ------------------------------------------------------------- stepping
-@pytest.mark.parametrize("tendon", ["rigid", "compliant"])
+@pytest.mark.parametrize("tendon", ["equilibrium", "rigid", "compliant"])
 def test_snapshots_replay_bit_for_bit(tendon):
     sim = make_engine("mujoco", ModelSpec("human"), tendon=tendon)
     rng = np.random.default_rng(0)
@@ -239,7 +239,8 @@ def test_compiled_kernels_compute_what_numpy_computes():
         moment_arms = rng.normal(scale=0.03, size=(n, k))
         q, qdot = rng.normal(scale=1.5, size=k), rng.normal(scale=scale * 20, size=k)
         outputs = [np.zeros(n) for _ in range(5)] + [np.zeros(k), np.zeros(k), np.zeros(k)]
-        kernels.substep_forces(table, a, lengths, moment_arms, q, qdot, limits, springs, *outputs)
+        kernels.substep_forces(table, a, lengths, moment_arms, q, qdot, limits, springs, *outputs,
+                               False)  # the rigid tendon
         expected = muscles.rigid_tendon(a, lengths, -(moment_arms @ qdot), with_damping=True)
         for got, want in zip(outputs[:5], expected):
             np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
@@ -302,3 +303,33 @@ def test_every_env_starts_where_opensim_starts(task):
         np.testing.assert_allclose(sims["mujoco"].body_positions(), sims["opensim"].body_positions(),
                                    atol=3e-4)  # the knee's coupling: see test_mujoco_convert
         assert starts["mujoco"].shape == starts["opensim"].shape
+
+
+def test_equilibrium_tendon_balances_fiber_and_tendon():
+    """The equilibrium tendon's fibers: at rest, OpenSim's equilibrium (the
+    numpy solver, held to OpenSim's equilibrateMuscles); moving, tendon force
+    equal to fiber force along the tendon with the fiber at the path's speed."""
+    from osim.engines.mujoco import kernels
+
+    muscles = ThelenMuscles.from_model(build_model("gait3d"))
+    table = kernels.muscle_table(muscles)
+    rng = np.random.default_rng(5)
+    n = muscles.count
+    for scale in (0.0, 0.05, 0.5):
+        a = rng.random(n)
+        lengths = muscles.tendon_slack_length + muscles.optimal_fiber_length * rng.uniform(0.5, 1.4, n)
+        speeds = rng.normal(size=n) * muscles.max_fiber_speed * scale
+        out = [np.zeros(n) for _ in range(5)]
+        kernels.equilibrium_tendon(table, a, lengths, speeds, *out)
+        fiber_length, fiber_velocity, fiber_force, tension, _ = out
+        cos = muscles.cos_pennation(fiber_length)
+        tendon = muscles.tendon_force_length((lengths - fiber_length * cos) / muscles.tendon_slack_length)
+        np.testing.assert_allclose(tension, tendon * muscles.max_isometric_force,
+                                   atol=1e-8 * muscles.max_isometric_force.max())
+        active, passive = muscles.fiber_force_length(fiber_length / muscles.optimal_fiber_length)
+        fv = muscles.force_velocity(muscles.clamp_activation(a), fiber_velocity / muscles.max_fiber_speed)
+        np.testing.assert_allclose(fiber_force, (muscles.clamp_activation(a) * active * fv + passive)
+                                   * muscles.max_isometric_force, rtol=1e-9, atol=1e-6)
+        np.testing.assert_allclose(fiber_velocity, speeds * cos, rtol=1e-12)
+        if scale == 0.0:
+            np.testing.assert_allclose(fiber_length, muscles.equilibrium(a, lengths), rtol=1e-7)

@@ -44,6 +44,8 @@ class OsimGymEnv(gymnasium.Env):
         width, height, camera: size (pixels) and view (``"side"``, ``"front"``,
             ``"top"``) of ``"rgb_array"`` frames.
         verbose: let OpenSim print its log.
+        engine_options: settings of that engine alone, e.g. ``{"tendon": "rigid"}``
+            for ``engine="mujoco"`` (see `MuJoCoEngine`).
         **task_options: passed to the task's constructor.
 
     Actions are muscle excitations in [0, 1]; values outside are clipped, NaN,
@@ -62,7 +64,8 @@ class OsimGymEnv(gymnasium.Env):
                  accuracy: float | None = None, step_size: float | None = None,
                  max_step_size: float | None = None, restart_each_step: bool = True,
                  visualize: bool = False, verbose: bool = False, width: int = 480,
-                 height: int = 480, camera: str = "side", **task_options: Any):
+                 height: int = 480, camera: str = "side", engine_options: dict | None = None,
+                 **task_options: Any):
         check_engine(engine)
         check_view(width, height, camera)
         # Before the model is built, so that a bad setting fails at once.
@@ -78,7 +81,7 @@ class OsimGymEnv(gymnasium.Env):
             muscle_model=muscle_model, preset=preset, integrator=integrator, accuracy=accuracy,
             step_size=step_size, max_step_size=max_step_size, restart_each_step=restart_each_step,
             visualize=visualize, verbose=verbose, width=width, height=height,
-            camera=camera, **task_options)
+            camera=camera, engine_options=engine_options, **task_options)
         self.render_mode = render_mode
         self.task = make_task(task, **task_options)
         self.engine = engine
@@ -87,7 +90,7 @@ class OsimGymEnv(gymnasium.Env):
             step_size=self.task.step_size if step_size is None else step_size, preset=preset,
             integrator=integrator, accuracy=accuracy, max_step_size=max_step_size,
             restart_each_step=restart_each_step, visualize=visualize or render_mode == "human",
-            verbose=verbose)
+            verbose=verbose, **dict(engine_options or {}))
         self.task.bind(self.sim)
         self.obs_as_dict = obs_as_dict
         self.observation_spec = self.task.observation_spec(self.sim)

@@ -6,17 +6,27 @@ agreement with OpenSim):
 
 - MuJoCo integrates the skeleton (`convert`) and the foot contact (`contact`);
 - muscles are OpenSim's Thelen 2003 equations (`muscles`, compiled in
-  `kernels`) with a rigid tendon by default, on path geometry fitted to
-  OpenSim's paths (`paths`); their forces and the coordinate-limit forces and
-  springs (`forces`) enter MuJoCo as generalized forces (``qfrc_applied``),
-  recomputed at every MuJoCo step;
+  `kernels`) on path geometry fitted to OpenSim's paths (`paths`); their
+  forces and the coordinate-limit forces and springs (`forces`) enter MuJoCo
+  as generalized forces (``qfrc_applied``), recomputed at every MuJoCo step;
 - activation dynamics are integrated here, one Runge-Kutta step per MuJoCo step.
 
-Why a rigid tendon by default: measured against OpenSim (whose tendon is
-compliant) over 1 s of the benchmark pattern, it followed OpenSim closer than
-the compliant option at 5 ms steps (ARM 0.008 / 0.001 rad RMS against 0.049 /
-0.002; HUMAN pelvis tilt 0.08 against 0.34), and it costs one evaluation per
-MuJoCo step where the compliant tendon's stiff fiber dynamics cost three.
+The tendon, three ways (``tendon=``), measured against OpenSim (whose
+Thelen tendon is elastic, its fiber length a state):
+
+- ``"equilibrium"`` (default): the elastic tendon always in balance with the
+  fiber, which moves at the path's speed. Static forces are OpenSim's
+  equilibrium (0.3% of max force RMS at the worst muscle over random poses);
+  nothing stiff to integrate. Over 1 s of the benchmark pattern: ARM 0.024 /
+  0.002 rad RMS from OpenSim, HUMAN within 0.06 rad (ankles 0.04).
+- ``"rigid"``: the tendon at its slack length. Long tendons (the calf, the
+  hamstrings) then put every stretch into the fiber: 17-35% of max force off
+  at full activation in ordinary poses, passive forces hundreds of times max
+  force at extreme ones; HUMAN ankles 0.18 rad RMS off over the pattern.
+- ``"compliant"``: OpenSim's own state equations (numpy, `muscles`). The fiber
+  dynamics are stiff (|lambda| to 1.8e4/s) and the tendon a stiff spring on
+  light segments: at 5 ms steps most HUMAN episodes end in a simulation
+  error. It needs sub-millisecond steps, which is OpenSim's own cost.
 
 A control step is ``step_size / timestep`` MuJoCo steps. Each MuJoCo step
 evaluates the forces at the current state, runs ``mj_forward`` and then the
@@ -59,9 +69,12 @@ INTEGRATORS = {
     "implicit": mujoco.mjtIntegrator.mjINT_IMPLICIT,
     "euler": mujoco.mjtIntegrator.mjINT_EULER,
 }
-# "compliant": OpenSim's Thelen muscle (elastic tendon, fiber length a state);
-# "rigid": the tendon held at its slack length (activation the only state).
-TENDONS = ("compliant", "rigid")
+# "equilibrium": the elastic tendon always in balance with the fiber, which moves
+#   at the path's speed (`kernels.equilibrium_tendon`);
+# "rigid": the tendon held at its slack length (activation the only state);
+# "compliant": OpenSim's Thelen muscle (elastic tendon, fiber length a state).
+TENDONS = ("equilibrium", "rigid", "compliant")
+DEFAULT_TENDON = "equilibrium"
 OPENSIM_INTEGRATORS = ("rk-merson", "rk-feldberg", "rk3", "rk2", "semi-explicit-euler",
                        "explicit-euler", "verlet", "cpodes")
 
@@ -99,9 +112,10 @@ class MuJoCoEngine(Engine):
             that one env configuration runs on both engines. MuJoCo steps at a
             fixed timestep and always replays a snapshot bit for bit.
         visualize: open MuJoCo's viewer when a display exists.
-        tendon: ``"rigid"`` (default) or ``"compliant"`` (OpenSim's elastic
-            tendon, fiber lengths as states, in numpy: slower, and measured
-            further from OpenSim at 5 ms steps; see the README's engine section).
+        tendon: ``"equilibrium"`` (default: the elastic tendon in balance with
+            the fiber at every step), ``"rigid"`` (no tendon stretch) or
+            ``"compliant"`` (OpenSim's fiber-length state, in numpy: slower, and
+            unstable at 5 ms steps); see the module's docstring.
         use_cache: keep fitted muscle paths on disk (see `build.path_cache_dir`).
     """
 
@@ -120,7 +134,7 @@ class MuJoCoEngine(Engine):
                  integrator: str | None = None, timestep: float | None = None,
                  accuracy: float | None = None, max_step_size: float | None = None,
                  restart_each_step: bool = True, visualize: bool = False,
-                 verbose: bool = False, tendon: str = "rigid", use_cache: bool = True):
+                 verbose: bool = False, tendon: str = DEFAULT_TENDON, use_cache: bool = True):
         from osim.engines.opensim.engine import load_model
 
         if preset not in PRESETS:
@@ -180,7 +194,7 @@ class MuJoCoEngine(Engine):
 
         self.excitations = np.zeros(self.num_muscles)
         self.activations = b.default_activations.copy()
-        self.fiber_lengths_state = np.zeros(self.num_muscles)  # compliant tendons only
+        self.fiber_lengths_state = np.zeros(self.num_muscles)  # a state of compliant tendons only
         self.step_count = 0
         self.reset()
 
@@ -243,6 +257,7 @@ class MuJoCoEngine(Engine):
         if self.tendon == "compliant":  # fibers at rest, balancing their tendons
             lengths, _ = self._paths.evaluate(self._q())
             self.fiber_lengths_state = self.built.muscles.equilibrium(self.activations, lengths)
+
         self.set_excitations(np.zeros(self.num_muscles))
         self.step_count = 0
         self._settle()
@@ -309,13 +324,13 @@ class MuJoCoEngine(Engine):
         q, qdot = self._q(), self._qdot()
         b = self.built
         lengths, moment_arms = paths if paths is not None else self._paths.evaluate(q)
-        if self.tendon == "rigid":
+        if self.tendon != "compliant":
             # Muscles, their damping along the joints and the coordinate forces, compiled.
             muscle = self._rigid
             kernels.substep_forces(self._muscle_table, self.activations, lengths, moment_arms, q, qdot,
                                    self._limit_table, self._spring_table, *muscle,
                                    self._muscle_damping, self._generalized, self._joint_damping,
-                                   self._joint_stiffness)
+                                   self._joint_stiffness, self.tendon == "equilibrium")
             tau, added_back = self._generalized, self._joint_damping  # see the module's docstring
             damping = added_back + self.timestep * self._joint_stiffness
         else:
@@ -734,4 +749,4 @@ def _warn_once(message: str) -> None:
         warnings.warn(message, RuntimeWarning, stacklevel=3)
 
 
-__all__ = ["INTEGRATORS", "MuJoCoEngine", "PRESETS", "Preset"]
+__all__ = ["DEFAULT_TENDON", "INTEGRATORS", "MuJoCoEngine", "PRESETS", "Preset", "TENDONS"]

@@ -20,7 +20,11 @@ from numba import njit
 (FMAX, TENDON_SLACK, INV_OPTIMAL, PENNATION_HEIGHT2, MAX_SIN2, MIN_LENGTH, LENGTH_FLOOR,
  MIN_ALONG_TENDON, INV_MAX_SPEED, INV_KSHAPE_ACTIVE, PASSIVE_EXPONENT, PASSIVE_SCALE,
  INV_AF, ECCENTRIC_FACTOR, ECCENTRIC_BASE, EXTRAP_VELOCITY, EXTRAP_VELOCITY_PER_FV,
- TAU_ACTIVATION, TAU_DEACTIVATION, MIN_ACTIVATION) = range(20)
+ TAU_ACTIVATION, TAU_DEACTIVATION, MIN_ACTIVATION, INV_TENDON_SLACK, TOE_STRAIN, TOE_EXPONENT,
+ TOE_SCALE, TENDON_STIFFNESS, OPTIMAL) = range(26)
+# Equilibrium tendon: fiber lengths are solved to this force balance (x max isometric force).
+BALANCE_TOLERANCE = 1e-8
+MAX_BALANCE_ITERATIONS = 60
 
 
 def muscle_table(muscles) -> np.ndarray:
@@ -38,7 +42,9 @@ def muscle_table(muscles) -> np.ndarray:
         ECCENTRIC_BASE: m._eccentric_base, EXTRAP_VELOCITY: m._fv_extrap_velocity,
         EXTRAP_VELOCITY_PER_FV: m._fv_extrap_velocity_per_fv,
         TAU_ACTIVATION: m.activation_time_constant, TAU_DEACTIVATION: m.deactivation_time_constant,
-        MIN_ACTIVATION: m.minimum_activation,
+        MIN_ACTIVATION: m.minimum_activation, INV_TENDON_SLACK: m._inverse_tendon_slack_length,
+        TOE_STRAIN: m._toe_strain, TOE_EXPONENT: m._toe_exponent, TOE_SCALE: m._toe_scale,
+        TENDON_STIFFNESS: m._tendon_linear_stiffness, OPTIMAL: m.optimal_fiber_length,
     }
     table = np.empty((len(rows), m.count))
     for row, values in rows.items():
@@ -114,6 +120,85 @@ def rigid_tendon(p, activation, lengths, speeds, fiber_length, fiber_velocity, f
 
 
 @njit(cache=True)
+def _fiber_balance(p, i, a, mt_length, speed, along):
+    """Fiber force along the tendon minus tendon force (x max isometric force)
+    with the fiber's length along the tendon ``along``, and the fiber's length,
+    cos(pennation), velocity, active force-length and force-velocity slope."""
+    lf = max(math.sqrt(p[PENNATION_HEIGHT2, i] + along * along), p[LENGTH_FLOOR, i])
+    cos = math.sqrt(1.0 - min(p[PENNATION_HEIGHT2, i] / (lf * lf), p[MAX_SIN2, i]))
+    vf = speed * cos
+    stretch = lf * p[INV_OPTIMAL, i] - 1.0
+    active_fl = math.exp(-stretch * stretch * p[INV_KSHAPE_ACTIVE, i])
+    passive_fl = (math.exp(p[PASSIVE_EXPONENT, i] * max(stretch, 0.0)) - 1.0) * p[PASSIVE_SCALE, i]
+    scale = 0.25 + 0.75 * a
+    velocity = vf * p[INV_MAX_SPEED, i] / scale
+    extrap = p[EXTRAP_VELOCITY, i]
+    on_curve = min(max(velocity, -1.0), extrap)
+    if on_curve <= 0.0:
+        numerator_slope, denominator_slope = 1.0, -p[INV_AF, i]
+    else:
+        numerator_slope, denominator_slope = p[ECCENTRIC_BASE, i], p[ECCENTRIC_FACTOR, i]
+    denominator = 1.0 + denominator_slope * on_curve
+    fv = ((1.0 + numerator_slope * on_curve) / denominator
+          + max(velocity - extrap, 0.0) / p[EXTRAP_VELOCITY_PER_FV, i])
+    if velocity < -1.0:
+        slope = 0.0
+    elif velocity > extrap:
+        slope = 1.0 / p[EXTRAP_VELOCITY_PER_FV, i]
+    else:
+        slope = (numerator_slope - denominator_slope) / (denominator * denominator)
+    strain = (mt_length - along) * p[INV_TENDON_SLACK, i] - 1.0
+    toe = min(max(strain, 0.0), p[TOE_STRAIN, i])
+    tendon = (p[TOE_SCALE, i] * (math.exp(p[TOE_EXPONENT, i] * toe) - 1.0)
+              + p[TENDON_STIFFNESS, i] * max(strain - p[TOE_STRAIN, i], 0.0))
+    fiber = a * active_fl * fv + passive_fl
+    return fiber * cos - tendon, lf, cos, vf, fiber, active_fl, slope / scale
+
+
+@njit(cache=True)
+def equilibrium_tendon(p, activation, lengths, speeds, fiber_length, fiber_velocity,
+                       fiber_force, tension, damping):
+    """Thelen muscles whose elastic tendon is always in balance with the fiber:
+    the fiber's length is solved so that fiber and tendon forces are equal,
+    with the fiber moving at the path's speed (its velocity along the tendon).
+    Static forces are OpenSim's equilibrium; there is no stiff fiber state to
+    integrate. Solved from the full bracket every time (no warm start), so the
+    forces are a function of the state alone and snapshots replay bit for bit."""
+    for i in range(activation.shape[0]):
+        a = min(max(activation[i], p[MIN_ACTIVATION, i]), 1.0)
+        length, speed = lengths[i], speeds[i]
+        short = p[MIN_ALONG_TENDON, i]
+        long = max(length - p[TENDON_SLACK, i], short)  # the tendon just slack
+        error_short = _fiber_balance(p, i, a, length, speed, short)[0]
+        along = short  # no balance (a fiber stronger than its stretched tendon): shortest, as OpenSim
+        if error_short < 0.0:
+            error_long = _fiber_balance(p, i, a, length, speed, long)[0]
+            side = 0
+            for _ in range(MAX_BALANCE_ITERATIONS):  # Illinois regula falsi
+                along = (short * error_long - long * error_short) / (error_long - error_short)
+                error = _fiber_balance(p, i, a, length, speed, along)[0]
+                if abs(error) <= BALANCE_TOLERANCE or long - short <= 1e-15:
+                    break
+                if error > 0.0:
+                    long, error_long = along, error
+                    if side > 0:
+                        error_short *= 0.5
+                    side = 1
+                else:
+                    short, error_short = along, error
+                    if side < 0:
+                        error_long *= 0.5
+                    side = -1
+        _, lf, cos, vf, fiber, active_fl, slope = _fiber_balance(p, i, a, length, speed, along)
+        fmax = p[FMAX, i]
+        fiber_length[i] = lf
+        fiber_velocity[i] = vf
+        fiber_force[i] = fiber * fmax
+        tension[i] = fiber * cos * fmax
+        damping[i] = a * active_fl * slope * fmax * cos * cos * p[INV_MAX_SPEED, i]
+
+
+@njit(cache=True)
 def _rise(u):
     u = max(u, 0.0)
     return u * u * u * (10.0 + u * (-15.0 + 6.0 * u))
@@ -156,9 +241,9 @@ def coordinate_forces(limits, springs, q, qdot, out, stiffness, damping):
 @njit(cache=True)
 def substep_forces(p, activation, lengths, moment_arms, q, qdot, limits, springs,
                    fiber_length, fiber_velocity, fiber_force, tension, damping,
-                   generalized, joint_damping, joint_stiffness):
+                   generalized, joint_damping, joint_stiffness, balanced):
     """Everything applied at one MuJoCo step, per coordinate: the muscles'
-    generalized forces plus the coordinate forces into ``generalized``; their
+    (`equilibrium_tendon` if ``balanced``, else `rigid_tendon`) generalized forces plus the coordinate forces into ``generalized``; their
     damping (d force / d speed, negated: the muscles' force-velocity slope
     along the joints, the limits' and springs' dampers) into ``joint_damping``
     and the coordinate forces' stiffness into ``joint_stiffness`` (MuJoCo's
@@ -170,8 +255,12 @@ def substep_forces(p, activation, lengths, moment_arms, q, qdot, limits, springs
         for c in range(n_coordinates):
             total -= moment_arms[m, c] * qdot[c]
         speeds[m] = total
-    rigid_tendon(p, activation, lengths, speeds, fiber_length, fiber_velocity, fiber_force,
-                 tension, damping)
+    if balanced:
+        equilibrium_tendon(p, activation, lengths, speeds, fiber_length, fiber_velocity,
+                           fiber_force, tension, damping)
+    else:
+        rigid_tendon(p, activation, lengths, speeds, fiber_length, fiber_velocity, fiber_force,
+                     tension, damping)
     for c in range(n_coordinates):
         force, slope = 0.0, 0.0
         for m in range(n_muscles):
