@@ -15,6 +15,16 @@ def positive_int(text: str) -> int:
     return value
 
 
+def positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
+    if not value > 0.0:
+        raise argparse.ArgumentTypeError(f"must be positive, got {text!r}")
+    return value
+
+
 def add_engine_argument(parser: argparse.ArgumentParser, help: str) -> None:
     """``--engine NAME``, one of the registered engines (argparse lists them)."""
     from osim.engines import ENGINES

@@ -6,6 +6,8 @@ import argparse
 import os
 import sys
 
+from osim.cli.args import positive_float
+
 
 def _convert(args: argparse.Namespace) -> int:
     from osim.engines.mujoco.export import export_mujoco, parity_report
@@ -28,16 +30,6 @@ def _convert(args: argparse.Namespace) -> int:
     return 0
 
 
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected seconds, got {text!r}") from None
-    if not value > 0.0:
-        raise argparse.ArgumentTypeError(f"must be positive, got {text!r}")
-    return value
-
-
 def add_parser(commands) -> None:
     from osim.engines.mujoco.convert import DEFAULT_TIMESTEP
     from osim.models import MODELS
@@ -54,7 +46,7 @@ def add_parser(commands) -> None:
     convert.add_argument("out", metavar="OUT.xml", help="the MJCF file to write (overwritten)")
     convert.add_argument("--report", action="store_true",
                          help="print how closely the conversion follows OpenSim")
-    convert.add_argument("--timestep", type=_seconds, default=DEFAULT_TIMESTEP, metavar="S",
+    convert.add_argument("--timestep", type=positive_float, default=DEFAULT_TIMESTEP, metavar="S",
                          help=f"MuJoCo's timestep, which the contact parameters depend on "
                               f"(default {DEFAULT_TIMESTEP:g} s, the engine's default preset)")
     convert.set_defaults(run=_convert)

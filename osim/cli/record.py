@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from osim.cli.args import add_engine_argument, make_policy, policy_name, positive_int
+from osim.cli.args import (add_engine_argument, make_policy, policy_name, positive_float,
+                            positive_int)
 
 
 def _record(args: argparse.Namespace) -> int:
@@ -61,13 +62,6 @@ def _size(text: str) -> int:
     return value
 
 
-def _fps(text: str) -> float:
-    value = float(text)
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be positive, got {value}")
-    return value
-
-
 def add_parser(commands) -> None:
     from osim.render import CAMERAS
     from osim.tasks import TASKS
@@ -88,7 +82,7 @@ def add_parser(commands) -> None:
     record.add_argument("--size", type=_size, default=480, help="frame width = height (pixels)")
     record.add_argument("--steps", type=positive_int, default=None,
                         help="at most this many steps per episode (default: whole episodes)")
-    record.add_argument("--fps", type=_fps, default=None,
+    record.add_argument("--fps", type=positive_float, default=None,
                         help="frames per second of the video, at most the env's rate "
                              "(default: the env's rate, at most 50 for a GIF); lower rates "
                              "keep every n-th frame, so the video plays in real time")

@@ -81,6 +81,17 @@ class Scene:
     ground_height: float  # y of the ground surface
 
 
+def obstacle_rows(rows, n_slots: int) -> tuple[tuple[float, float, float], ...]:
+    """``adjust_model``'s obstacles as (x, y, radius) tuples of floats, checked
+    against the model's ``n_slots`` obstacle slots."""
+    rows = tuple(tuple(float(v) for v in row) for row in rows)
+    if any(len(row) != 3 for row in rows):
+        raise ValueError("obstacles are (x, y, radius) rows")
+    if len(rows) > n_slots:
+        raise ValueError(f"{len(rows)} obstacles for the model's {n_slots} obstacle slots")
+    return rows
+
+
 class Engine(ABC):
     """A musculoskeletal model driven by one excitation per muscle, stepped at a
     fixed rate. `step` holds the excitations over one control step; a snapshot
@@ -137,7 +148,6 @@ class Engine(ABC):
     def set_state(self, snapshot: SimState) -> None: ...
 
     # ----------------------------------------------------- model changes
-    @abstractmethod
     def adjust_model(self, *, obstacles: list | tuple | None = None,
                      muscle_strength: dict[str, float] | None = None) -> None:
         """Change the model in place, keeping the current state.
@@ -148,6 +158,25 @@ class Engine(ABC):
         of each named muscle as a factor of its built value. Nothing is done
         (and nothing costs) when neither changes.
         """
+        changed = False
+        if obstacles is not None:
+            changed |= self._place_obstacles(obstacles)
+        if muscle_strength is not None:
+            changed |= self._set_muscle_strength(muscle_strength)
+        if changed:
+            self._apply_model_changes()
+
+    @abstractmethod
+    def _place_obstacles(self, rows) -> bool:
+        """Move the obstacle slots (see `obstacle_rows`); True if anything moved."""
+
+    @abstractmethod
+    def _set_muscle_strength(self, strength: dict[str, float]) -> bool:
+        """Set max isometric forces by factor; True if any changed."""
+
+    @abstractmethod
+    def _apply_model_changes(self) -> None:
+        """Make the changes above take effect, keeping the current state."""
 
     @abstractmethod
     def muscle_strengths(self) -> np.ndarray:

@@ -56,7 +56,8 @@ import mujoco
 import numpy as np
 
 from osim.checks import check_action, positive_number
-from osim.engines.base import Bone, Engine, ModelSpec, Scene, SimState, SimulationError
+from osim.engines.base import (Engine, ModelSpec, Scene, SimState, SimulationError,
+                               obstacle_rows)
 from osim.engines.mujoco import kernels
 from osim.engines.mujoco.build import MujocoBuild, build
 
@@ -406,14 +407,8 @@ class MuJoCoEngine(Engine):
         self._show()
 
     # ------------------------------------------------------- model changes
-    def adjust_model(self, *, obstacles=None, muscle_strength=None) -> None:
-        changed = False
-        if obstacles is not None:
-            changed |= self._place_obstacles(obstacles)
-        if muscle_strength is not None:
-            changed |= self._set_muscle_strength(muscle_strength)
-        if changed:
-            self._settle()
+    def _apply_model_changes(self) -> None:
+        self._settle()  # the forces at the current state, with the changed model
 
     def muscle_strengths(self) -> np.ndarray:
         return self.built.muscles.max_isometric_force / self._built_max_force
@@ -451,12 +446,7 @@ class MuJoCoEngine(Engine):
         from osim.engines.mujoco.contact import configure_contacts
         from osim.models.builder import OBSTACLE_PARKED
 
-        rows = tuple(tuple(float(v) for v in row) for row in rows)
-        if any(len(row) != 3 for row in rows):
-            raise ValueError("obstacles are (x, y, radius) rows")
-        if len(rows) > len(self._obstacle_slots):
-            raise ValueError(f"{len(rows)} obstacles for the model's "
-                             f"{len(self._obstacle_slots)} obstacle slots")
+        rows = obstacle_rows(rows, len(self._obstacle_slots))
         if rows == self._obstacles:
             return False
         m, sk = self.mj_model, self.built.skeleton

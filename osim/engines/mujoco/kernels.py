@@ -73,59 +73,12 @@ def rk4_activations(p, a, u, h, out):
 
 
 @njit(cache=True)
-def rigid_tendon(p, activation, lengths, speeds, fiber_length, fiber_velocity, fiber_force,
-                 tension, damping):
-    """`ThelenMuscles.rigid_tendon(..., with_damping=True)`, into the output arrays."""
-    for i in range(activation.shape[0]):
-        a = min(max(activation[i], p[MIN_ACTIVATION, i]), 1.0)
-        along = lengths[i] - p[TENDON_SLACK, i]
-        at_minimum = along < p[MIN_ALONG_TENDON, i]
-        if at_minimum:
-            lf = p[MIN_LENGTH, i]
-        else:
-            lf = math.sqrt(p[PENNATION_HEIGHT2, i] + along * along)
-        floor = max(lf, p[LENGTH_FLOOR, i])
-        sin2 = min(p[PENNATION_HEIGHT2, i] / (floor * floor), p[MAX_SIN2, i])
-        cos = math.sqrt(1.0 - sin2)
-        vf = speeds[i] * cos
-        stretch = lf * p[INV_OPTIMAL, i] - 1.0
-        active_fl = math.exp(-stretch * stretch * p[INV_KSHAPE_ACTIVE, i])
-        passive_fl = (math.exp(p[PASSIVE_EXPONENT, i] * max(stretch, 0.0)) - 1.0) * p[PASSIVE_SCALE, i]
-        scale = 0.25 + 0.75 * a
-        velocity = vf * p[INV_MAX_SPEED, i] / scale
-        extrap = p[EXTRAP_VELOCITY, i]
-        on_curve = min(max(velocity, -1.0), extrap)
-        if on_curve <= 0.0:
-            numerator_slope, denominator_slope = 1.0, -p[INV_AF, i]
-        else:
-            numerator_slope, denominator_slope = p[ECCENTRIC_BASE, i], p[ECCENTRIC_FACTOR, i]
-        denominator = 1.0 + denominator_slope * on_curve
-        fv = ((1.0 + numerator_slope * on_curve) / denominator
-              + max(velocity - extrap, 0.0) / p[EXTRAP_VELOCITY_PER_FV, i])
-        if velocity < -1.0:
-            slope = 0.0
-        elif velocity > extrap:
-            slope = 1.0 / p[EXTRAP_VELOCITY_PER_FV, i]
-        else:
-            slope = (numerator_slope - denominator_slope) / (denominator * denominator)
-        slope /= scale
-        fmax = p[FMAX, i]
-        active = 0.0 if at_minimum else a * active_fl * fv
-        force = (active + passive_fl) * fmax
-        fiber_length[i] = lf
-        fiber_velocity[i] = vf
-        fiber_force[i] = force
-        tension[i] = force * cos
-        damping[i] = 0.0 if at_minimum else a * active_fl * slope * fmax * cos * cos * p[INV_MAX_SPEED, i]
-
-
-@njit(cache=True)
-def _fiber_balance(p, i, a, mt_length, speed, along):
-    """Fiber force along the tendon minus tendon force (x max isometric force)
-    with the fiber's length along the tendon ``along``, and the fiber's length,
-    cos(pennation), velocity, active force-length and force-velocity slope."""
-    lf = max(math.sqrt(p[PENNATION_HEIGHT2, i] + along * along), p[LENGTH_FLOOR, i])
-    cos = math.sqrt(1.0 - min(p[PENNATION_HEIGHT2, i] / (lf * lf), p[MAX_SIN2, i]))
+def _fiber(p, i, a, lf, speed):
+    """The curves at fiber length ``lf`` with the fiber moving at the path's
+    ``speed``: cos(pennation), fiber velocity, active and passive force-length,
+    force-velocity, and the force-velocity slope per unit of normalized velocity."""
+    floor = max(lf, p[LENGTH_FLOOR, i])
+    cos = math.sqrt(1.0 - min(p[PENNATION_HEIGHT2, i] / (floor * floor), p[MAX_SIN2, i]))
     vf = speed * cos
     stretch = lf * p[INV_OPTIMAL, i] - 1.0
     active_fl = math.exp(-stretch * stretch * p[INV_KSHAPE_ACTIVE, i])
@@ -147,12 +100,46 @@ def _fiber_balance(p, i, a, mt_length, speed, along):
         slope = 1.0 / p[EXTRAP_VELOCITY_PER_FV, i]
     else:
         slope = (numerator_slope - denominator_slope) / (denominator * denominator)
+    return cos, vf, active_fl, passive_fl, fv, slope / scale
+
+
+@njit(cache=True)
+def rigid_tendon(p, activation, lengths, speeds, fiber_length, fiber_velocity, fiber_force,
+                 tension, damping):
+    """`ThelenMuscles.rigid_tendon(..., with_damping=True)`, into the output arrays."""
+    for i in range(activation.shape[0]):
+        a = min(max(activation[i], p[MIN_ACTIVATION, i]), 1.0)
+        along = lengths[i] - p[TENDON_SLACK, i]
+        at_minimum = along < p[MIN_ALONG_TENDON, i]
+        if at_minimum:
+            lf = p[MIN_LENGTH, i]
+        else:
+            lf = math.sqrt(p[PENNATION_HEIGHT2, i] + along * along)
+        cos, vf, active_fl, passive_fl, fv, slope = _fiber(p, i, a, lf, speeds[i])
+        fmax = p[FMAX, i]
+        active = 0.0 if at_minimum else a * active_fl * fv
+        force = (active + passive_fl) * fmax
+        fiber_length[i] = lf
+        fiber_velocity[i] = vf
+        fiber_force[i] = force
+        tension[i] = force * cos
+        damping[i] = 0.0 if at_minimum else a * active_fl * slope * fmax * cos * cos * p[INV_MAX_SPEED, i]
+
+
+@njit(cache=True)
+def _fiber_balance(p, i, a, mt_length, speed, along):
+    """Fiber force along the tendon minus tendon force (x max isometric force)
+    with the fiber's length along the tendon ``along``, and the fiber's length,
+    cos(pennation), velocity, force (x max isometric force), active
+    force-length and force-velocity slope."""
+    lf = max(math.sqrt(p[PENNATION_HEIGHT2, i] + along * along), p[LENGTH_FLOOR, i])
+    cos, vf, active_fl, passive_fl, fv, slope = _fiber(p, i, a, lf, speed)
     strain = (mt_length - along) * p[INV_TENDON_SLACK, i] - 1.0
     toe = min(max(strain, 0.0), p[TOE_STRAIN, i])
     tendon = (p[TOE_SCALE, i] * (math.exp(p[TOE_EXPONENT, i] * toe) - 1.0)
               + p[TENDON_STIFFNESS, i] * max(strain - p[TOE_STRAIN, i], 0.0))
     fiber = a * active_fl * fv + passive_fl
-    return fiber * cos - tendon, lf, cos, vf, fiber, active_fl, slope / scale
+    return fiber * cos - tendon, lf, cos, vf, fiber, active_fl, slope
 
 
 @njit(cache=True)

@@ -18,7 +18,8 @@ import numpy as np
 import opensim
 
 from osim.checks import check_action, positive_number
-from osim.engines.base import Engine, ModelSpec, Scene, SimState, SimulationError
+from osim.engines.base import (Engine, ModelSpec, Scene, SimState, SimulationError,
+                               obstacle_rows)
 from osim.engines.opensim.logging import quiet_opensim
 
 # Integrators a user can choose, by the names we accept.
@@ -602,14 +603,8 @@ class OpenSimEngine(Engine):
         return [kinds[c.getMotionType()] for c in self.coordinates]
 
     # -------------------------------------------------------- model changes
-    def adjust_model(self, *, obstacles=None, muscle_strength=None) -> None:
-        changed = False
-        if obstacles is not None:
-            changed |= self._place_obstacles(obstacles)
-        if muscle_strength is not None:
-            changed |= self._set_muscle_strength(muscle_strength)
-        if changed:
-            self.reinitialize()
+    def _apply_model_changes(self) -> None:
+        self.reinitialize()  # properties changed: the system must be rebuilt
 
     def muscle_strengths(self) -> np.ndarray:
         return self.max_isometric_forces() / self._built_max_force
@@ -635,12 +630,7 @@ class OpenSimEngine(Engine):
     def _place_obstacles(self, rows) -> bool:
         from osim.models.builder import OBSTACLE_PARKED
 
-        rows = tuple(tuple(float(v) for v in row) for row in rows)
-        if any(len(row) != 3 for row in rows):
-            raise ValueError("obstacles are (x, y, radius) rows")
-        if len(rows) > len(self._obstacle_slots):
-            raise ValueError(f"{len(rows)} obstacles for the model's "
-                             f"{len(self._obstacle_slots)} obstacle slots")
+        rows = obstacle_rows(rows, len(self._obstacle_slots))
         if rows == self._obstacles:
             return False
         geometry = self.model.getContactGeometrySet()
