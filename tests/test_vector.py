@@ -131,3 +131,22 @@ def test_env_options_are_checked_before_workers_start():
     # so a bad option raises the env's own error there.
     with pytest.raises(ValueError, match="unknown muscle_model 'no-such-muscle'"):
         make_vector_env("Arm", num_envs=2, muscle_model="no-such-muscle")
+
+
+def test_mujoco_workers_step_like_a_single_env():
+    """Spawned workers build the MuJoCo engine too (the compiled kernels and the
+    path fit come from their caches) and step exactly as an env in this process."""
+    from osim.env import OsimGymEnv
+
+    envs = make_vector_env("Gait", num_envs=2, seed=5, engine="mujoco")
+    try:
+        observations, _ = envs.reset(seed=5)
+        actions = np.random.default_rng(0).random((3, *envs.action_space.shape))
+        stepped = [envs.step(a)[0] for a in actions]
+    finally:
+        envs.close()
+    single = OsimGymEnv("Gait", engine="mujoco")
+    first, _ = single.reset(seed=5)
+    np.testing.assert_array_equal(observations[0], first)
+    for a, vector_obs in zip(actions, stepped):
+        np.testing.assert_array_equal(vector_obs[0], single.step(a[0])[0])
