@@ -1,9 +1,13 @@
-"""The MuJoCo engine (PyPI ``mujoco``, the ``mujoco`` extra): OpenSim models
-converted to MJCF and run on MuJoCo.
+"""The MuJoCo engine (PyPI ``mujoco``): OpenSim models converted and run on
+MuJoCo, behind the `osim.engines.Engine` interface (`engine.MuJoCoEngine`,
+registered as ``"mujoco"``).
 
-`convert` turns an ``opensim.Model``'s skeleton into MJCF
-(`convert.convert_skeleton`: bodies, joints, couplings, contact geometry,
-markers); `muscles` and `paths` compute OpenSim's muscle dynamics and path
-geometry in numpy. Nothing is imported here, so that
-``import osim.engines.mujoco`` needs neither ``mujoco`` nor ``opensim``.
+The parts, each measured against OpenSim in its tests: `convert` (the
+skeleton as MJCF: bodies, joints, couplings, contact geometry, markers),
+`contact` (Hunt-Crossley contact as MuJoCo soft contact), `paths` (muscle
+path geometry as fitted functions of the coordinates), `muscles` (Thelen 2003
+in numpy), `forces` (coordinate-limit forces and springs), `kernels` (the
+per-step arithmetic compiled), `build` (all of it for one model, cached),
+`scene` (drawing), `export` (``osim-rl convert``). Nothing is imported here,
+so that ``import osim.engines.mujoco`` loads neither ``mujoco`` nor ``opensim``.
 """
