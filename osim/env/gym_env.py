@@ -113,7 +113,7 @@ class OsimGymEnv(gymnasium.Env):
 
     def step(self, action):
         action = check_action(action, self.action_space.shape[0])
-        excitations = self.task.excitations(np.clip(action, 0.0, 1.0))
+        excitations = self.task.excitations(np.minimum(np.maximum(action, 0.0), 1.0))  # np.clip costs 3x
         try:
             self.sim.step(excitations)
         except SimulationError as err:

@@ -265,7 +265,8 @@ class MuJoCoEngine(Engine):
         self._show()
 
     def set_excitations(self, excitations) -> np.ndarray:
-        values = np.clip(check_action(excitations, self.num_muscles, "excitations"), 0.0, 1.0)
+        values = np.minimum(np.maximum(check_action(excitations, self.num_muscles, "excitations"),
+                                       0.0), 1.0)
         self.excitations = values
         return values
 
@@ -285,12 +286,13 @@ class MuJoCoEngine(Engine):
         with np.errstate(all="ignore"):
             for _ in range(self.substeps):
                 integrate(m, d)
-                paths = self._paths.evaluate(self._q())
+                q = self._q()
+                paths = self._paths.evaluate(q)
                 if self.tendon == "compliant":
                     self.fiber_lengths_state = self._advance_fibers(paths[0], u, h)
                 self.activations = self._advance_activations(self.activations, u, h)
-                self._settle(paths)
-        bad = not (np.all(np.isfinite(d.qpos)) and np.all(np.isfinite(d.qvel)))
+                self._settle(q, paths)
+        bad = not (np.isfinite(d.qpos).all() and np.isfinite(d.qvel).all())
         if bad or np.abs(d.qvel).max(initial=0.0) > MAX_SPEED:
             qvel = d.qvel.copy()
             self.set_state(before)  # the step never happened
@@ -318,11 +320,14 @@ class MuJoCoEngine(Engine):
         raise SimulationError(f"simulation diverged {when} t={self.time:.3f}s: {name} moves at "
                               f"{speeds.max():.3g} (rad or m)/s, beyond {MAX_SPEED:g}")
 
-    def _settle(self, paths=None) -> None:
+    def _settle(self, q=None, paths=None) -> None:
         """Forces at the current state, then ``mj_forward``: every reading and
-        the next integration step use them. ``paths``: the fitted lengths and
-        moment arms at the current pose, if already evaluated."""
-        q, qdot = self._q(), self._qdot()
+        the next integration step use them. ``q``, ``paths``: the coordinates and
+        the fitted lengths and moment arms at the current pose, if at hand."""
+        if q is None:
+            q = self._q()
+        qdot = self._qdot()
+        self._coordinates = q  # what coordinate_values() returns until the state changes
         b = self.built
         lengths, moment_arms = paths if paths is not None else self._paths.evaluate(q)
         if self.tendon != "compliant":
@@ -351,6 +356,7 @@ class MuJoCoEngine(Engine):
         d.qfrc_applied[dofs] = (tau[free] + added_back[free] * qdot[free]) / self._scale
         self._lengths, self._muscle = lengths, muscle
         self._accelerations_ready = False
+        self._body_velocities = None
         mujoco.mj_forward(m, d)
 
     def _advance_fibers(self, lengths, u, h, relative_step=1e-7):
@@ -488,7 +494,7 @@ class MuJoCoEngine(Engine):
 
     # ------------------------------------------------------------- readings
     def coordinate_values(self) -> np.ndarray:
-        return self._q()
+        return self._coordinates.copy()
 
     def coordinate_speeds(self) -> np.ndarray:
         return self._qdot()
@@ -528,7 +534,10 @@ class MuJoCoEngine(Engine):
             self._accelerations_ready = True
 
     def body_velocities(self) -> np.ndarray:
-        return self._point_velocities(self.data.xpos[self._body_ids], self._body_ids)
+        if self._body_velocities is None:  # observations and rewards both ask: once per state
+            self._body_velocities = self._point_velocities(self.data.xpos[self._body_ids],
+                                                           self._body_ids)
+        return self._body_velocities.copy()
 
     def body_accelerations(self) -> np.ndarray:
         return self._point_accelerations(self.data.xpos[self._body_ids], self._body_ids)
@@ -574,8 +583,8 @@ class MuJoCoEngine(Engine):
         return self._body_mass @ self.data.xipos[self._body_ids] / self._total_mass
 
     def center_of_mass_velocity(self) -> np.ndarray:
-        v = self._point_velocities(self.data.xipos[self._body_ids], self._body_ids)
-        return self._body_mass @ v / self._total_mass
+        mujoco.mj_subtreeVel(self.mj_model, self.data)  # the world's subtree: the whole model
+        return self.data.subtree_linvel[0].copy()
 
     def center_of_mass_acceleration(self) -> np.ndarray:
         a = self._point_accelerations(self.data.xipos[self._body_ids], self._body_ids)

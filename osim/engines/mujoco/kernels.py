@@ -176,12 +176,12 @@ def equilibrium_tendon(p, activation, lengths, speeds, fiber_length, fiber_veloc
                     if side < 0:
                         error_long *= 0.5
                     side = -1
-        _, lf, cos, vf, fiber, active_fl, slope = _fiber_balance(p, i, a, length, speed, along)
+        error, lf, cos, vf, fiber, active_fl, slope = _fiber_balance(p, i, a, length, speed, along)
         fmax = p[FMAX, i]
         fiber_length[i] = lf
         fiber_velocity[i] = vf
         fiber_force[i] = fiber * fmax
-        tension[i] = fiber * cos * fmax
+        tension[i] = (fiber * cos - error) * fmax  # the tendon's force (the fiber's, in balance)
         damping[i] = a * active_fl * slope * fmax * cos * cos * p[INV_MAX_SPEED, i]
 
 
