@@ -333,3 +333,19 @@ def test_equilibrium_tendon_balances_fiber_and_tendon():
         np.testing.assert_allclose(fiber_velocity, speeds * cos, rtol=1e-12)
         if scale == 0.0:
             np.testing.assert_allclose(fiber_length, muscles.equilibrium(a, lengths), rtol=1e-7)
+
+
+def test_a_muscle_spanning_only_locked_joints_keeps_a_constant_length():
+    """A user's model with the elbow locked: BRA then spans nothing free."""
+    model = build_model("arm")
+    model.getCoordinateSet().get("r_elbow_flex").setDefaultLocked(True)
+    model.finalizeConnections()
+    ours = MuJoCoEngine(model, use_cache=False)
+    bra = ours.muscle_names.index("BRA")
+    assert ours.built.paths.spanned("BRA") == []
+    lengths = []
+    for _ in range(20):
+        ours.step(np.full(ours.num_muscles, 0.5))
+        lengths.append(ours.musculotendon_lengths()[bra])
+    np.testing.assert_allclose(lengths, lengths[0], rtol=1e-12)
+    assert ours.coordinate("r_elbow_flex") == 0.0 and ours.coordinate("r_shoulder_elev") != 0.0

@@ -327,6 +327,8 @@ class _Piece:
 def _exponents(degrees: list[int]) -> np.ndarray:
     """Multi-indices a with sum(a_i / degree_i) <= 1: total degree, with a lower
     degree along a narrow piece's coordinate."""
+    if not degrees:  # a muscle spanning no free coordinate: a constant length
+        return np.zeros((1, 0), dtype=np.int64)
     ranges = [range(d + 1) for d in degrees]
     rows = [a for a in itertools.product(*ranges)
             if sum(ai / di for ai, di in zip(a, degrees) if di) <= 1 + 1e-9]
