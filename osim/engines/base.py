@@ -12,6 +12,7 @@ in rad. A new engine is one folder under ``osim/engines`` with a subclass of
 from __future__ import annotations
 
 import os
+import warnings
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,6 +22,21 @@ import numpy as np
 
 class SimulationError(RuntimeError):
     """The integrator failed or produced a non-finite or diverged state."""
+
+
+# Speeds past this (rad/s or m/s) are a diverged simulation, not motion: the
+# fastest human joints turn at ~50 rad/s, and stepping on from such a state costs
+# seconds per step for a meaningless result: engines raise `SimulationError` there.
+MAX_SPEED = 1e3
+
+_warned: set[str] = set()
+
+
+def warn_once(message: str) -> None:
+    """A RuntimeWarning, once per process per message (e.g. no display to draw on)."""
+    if message not in _warned:
+        _warned.add(message)
+        warnings.warn(message, RuntimeWarning, stacklevel=3)
 
 
 @dataclass(frozen=True)

@@ -49,21 +49,17 @@ spring (q' = q + h v'), which damps what an explicit step would amplify.
 from __future__ import annotations
 
 import os
-import warnings
 from typing import NamedTuple
 
 import mujoco
 import numpy as np
 
 from osim.checks import check_action, positive_number
-from osim.engines.base import (Engine, ModelSpec, Scene, SimState, SimulationError,
-                               obstacle_rows)
+from osim.engines.base import (MAX_SPEED, Engine, ModelSpec, Scene, SimState, SimulationError,
+                               obstacle_rows, warn_once)
 from osim.engines.mujoco import kernels
 from osim.engines.mujoco.build import MujocoBuild, build
 
-# Same limit as the OpenSim engine: speeds past this (rad/s or m/s) are a
-# diverged simulation, not motion.
-MAX_SPEED = 1e3
 
 INTEGRATORS = {
     "implicitfast": mujoco.mjtIntegrator.mjINT_IMPLICITFAST,
@@ -125,11 +121,11 @@ class MuJoCoEngine(Engine):
     @classmethod
     def from_spec(cls, spec: ModelSpec, *, muscle_model: str = "thelen2003",
                   **settings) -> MuJoCoEngine:
-        from osim.engines.opensim.engine import load_model, model_from_spec
+        from osim.engines.opensim.engine import model_from_spec
 
         if muscle_model != "thelen2003":
             raise ValueError(f"the MuJoCo engine runs Thelen 2003 muscles only, not {muscle_model!r}")
-        return cls(load_model(model_from_spec(spec, muscle_model)), **settings)
+        return cls(model_from_spec(spec, muscle_model), **settings)  # __init__ takes its own copy
 
     def __init__(self, model, *, step_size: float = 0.01, preset: str = "default",
                  integrator: str | None = None, timestep: float | None = None,
@@ -215,30 +211,25 @@ class MuJoCoEngine(Engine):
         self._body_mass = m.body_mass[self._body_ids].copy()
         self._total_mass = float(self._body_mass.sum())
         self._n = len(self.coordinate_names)
-        self._dof_damping_base = m.dof_damping.copy()  # the model's own (none in ours)
 
     def _open_viewer(self, visualize: bool):
         if not visualize:
             return None
         if not os.environ.get("DISPLAY"):
-            _warn_once("visualize=True but no display is available (DISPLAY is unset): running headless")
+            warn_once("visualize=True but no display is available (DISPLAY is unset): running headless")
             return None
         try:
             import mujoco.viewer
 
             return mujoco.viewer.launch_passive(self.mj_model, self.data)
         except Exception as err:  # noqa: BLE001  (any viewer failure: carry on headless)
-            _warn_once(f"MuJoCo's viewer failed ({err}): running headless")
+            warn_once(f"MuJoCo's viewer failed ({err}): running headless")
             return None
 
     # ------------------------------------------------------------- stepping
     @property
     def time(self) -> float:
         return float(self.data.time)
-
-    @property
-    def preset_settings(self) -> Preset:
-        return Preset(self.integrator, self.timestep)
 
     def reset(self, coordinates: dict[str, float] | None = None,
               speeds: dict[str, float] | None = None) -> None:
@@ -261,6 +252,7 @@ class MuJoCoEngine(Engine):
 
         self.set_excitations(np.zeros(self.num_muscles))
         self.step_count = 0
+        self._speeds_checked = False
         self._settle()
         self._show()
 
@@ -279,7 +271,8 @@ class MuJoCoEngine(Engine):
         """
         u = self.set_excitations(excitations)
         before = self.get_state()
-        self._check_speeds(self.data.qvel, "at")
+        if not self._speeds_checked:  # a state set from outside (reset, set_state)
+            self._check_speeds(self.data.qvel, "at")
         m, d = self.mj_model, self.data
         integrate = mujoco.mj_Euler if self.integrator == "euler" else mujoco.mj_implicit
         h = self.timestep
@@ -299,6 +292,7 @@ class MuJoCoEngine(Engine):
             if bad:
                 raise SimulationError(f"non-finite state after t={self.time + self.step_size:.3f}s")
             self._raise_diverged(qvel, "after")
+        self._speeds_checked = True
         self.step_count += 1
         self._show()
 
@@ -352,7 +346,7 @@ class MuJoCoEngine(Engine):
                 tau += b.coordinate_forces.generalized(q, qdot, self._n)
         free, dofs = self._free, self._dof_address
         m, d = self.mj_model, self.data
-        m.dof_damping[dofs] = self._dof_damping_base[dofs] + damping[free] / self._scale2
+        m.dof_damping[dofs] = damping[free] / self._scale2  # the converter sets no joint damping
         d.qfrc_applied[dofs] = (tau[free] + added_back[free] * qdot[free]) / self._scale
         self._lengths, self._muscle = lengths, muscle
         self._accelerations_ready = False
@@ -409,6 +403,7 @@ class MuJoCoEngine(Engine):
         self.fiber_lengths_state = parts[3].copy()
         self.set_excitations(snapshot.excitations)
         self.step_count = snapshot.step_count
+        self._speeds_checked = False
         self._settle()
         self._show()
 
@@ -739,13 +734,6 @@ class _MuscleReadings(NamedTuple):
     tendon_force: np.ndarray
 
 
-_warned: set[str] = set()
-
-
-def _warn_once(message: str) -> None:
-    if message not in _warned:
-        _warned.add(message)
-        warnings.warn(message, RuntimeWarning, stacklevel=3)
 
 
 __all__ = ["DEFAULT_TENDON", "INTEGRATORS", "MuJoCoEngine", "PRESETS", "Preset", "TENDONS"]

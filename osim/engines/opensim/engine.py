@@ -10,7 +10,6 @@ want to observe, as numpy arrays wherever the engine allows (the
 from __future__ import annotations
 
 import os
-import warnings
 from pathlib import Path
 from typing import NamedTuple
 
@@ -18,8 +17,8 @@ import numpy as np
 import opensim
 
 from osim.checks import check_action, positive_number
-from osim.engines.base import (Engine, ModelSpec, Scene, SimState, SimulationError,
-                               obstacle_rows)
+from osim.engines.base import (MAX_SPEED, Engine, ModelSpec, Scene, SimState, SimulationError,
+                               obstacle_rows, warn_once)
 from osim.engines.opensim.logging import quiet_opensim
 
 # Integrators a user can choose, by the names we accept.
@@ -81,10 +80,6 @@ PRESET_ERROR_BOUNDS = {"default": 1e-5, "fast": 1e-3}
 CONTACT_FORCES = ("HuntCrossleyForce", "ElasticFoundationForce")
 # Smallest internal integrator step, s (see `OpenSimEngine._new_manager`).
 MIN_STEP_SIZE = 1e-7
-# Speeds past this (rad/s or m/s) are a diverged simulation, not motion: the
-# fastest human joints turn at ~50 rad/s. Stepping from such a state would take
-# seconds per step for a meaningless result.
-MAX_SPEED = 1e3
 
 
 def model_from_spec(spec: ModelSpec, muscle_model: str = "thelen2003") -> opensim.Model | str:
@@ -272,7 +267,7 @@ class OpenSimEngine(Engine):
         if not visualize:
             return False
         if not os.environ.get("DISPLAY"):
-            _warn_once("visualize=True but no display is available (DISPLAY is unset): running headless")
+            warn_once("visualize=True but no display is available (DISPLAY is unset): running headless")
             return False
         self.model.setUseVisualizer(True)
         return True
@@ -282,7 +277,7 @@ class OpenSimEngine(Engine):
             return self.model.initSystem()
         except Exception as err:  # noqa: BLE001  (any engine failure: see below)
             if self.visualize:  # a display that the visualizer cannot use: carry on headless
-                _warn_once(f"the Simbody visualizer failed ({_first_line(err)}): running headless")
+                warn_once(f"the Simbody visualizer failed ({_first_line(err)}): running headless")
                 self.visualize = False
                 self.model.setUseVisualizer(False)
                 return self._init_system()
@@ -726,15 +721,6 @@ def _concrete(muscle: opensim.Muscle):
     """The muscle as its own class (Thelen2003Muscle, ...), to reach its properties."""
     cls = getattr(opensim, muscle.getConcreteClassName(), None)
     return cls.safeDownCast(muscle) if cls is not None and hasattr(cls, "safeDownCast") else muscle
-
-
-_warned: set[str] = set()
-
-
-def _warn_once(message: str) -> None:
-    if message not in _warned:
-        _warned.add(message)
-        warnings.warn(message, RuntimeWarning, stacklevel=3)
 
 
 __all__ = [
